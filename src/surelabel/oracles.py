@@ -42,7 +42,9 @@ class SimulatedOracle:
     confusion : array-like, shape (K, K), optional
         For ``noise="confusion"``: ``confusion[i, j]`` is how often true class ``i`` is
         mistaken for class ``j`` (rows are normalised; the diagonal is ignored). Classes are
-        in sorted order of ``np.unique(y_true)``.
+        in the order of ``classes``, or sorted as ``np.unique(y_true)``.
+    classes : array-like, optional
+        The label set (mistakes may name a class that ``y_true`` never holds).
     random_state : int, Generator or None
 
     Attributes
@@ -64,6 +66,7 @@ class SimulatedOracle:
         noise_rate: float = 0.0,
         noise: str = "uniform",
         confusion: ArrayLike | None = None,
+        classes: ArrayLike | None = None,
         random_state: RandomState = None,
     ) -> None:
         self.y_true = np.asarray(y_true)
@@ -75,7 +78,15 @@ class SimulatedOracle:
             raise ValueError(f"Unknown noise {noise!r}. Allowed: uniform, confusion.")
         self.noise_rate = float(noise_rate)
         self.noise = noise
-        self.classes_, self._codes = np.unique(self.y_true, return_inverse=True)
+        if classes is None:
+            self.classes_, self._codes = np.unique(self.y_true, return_inverse=True)
+        else:
+            self.classes_ = np.asarray(classes)
+            lookup = {c: i for i, c in enumerate(self.classes_.tolist())}
+            unknown = [v for v in np.unique(self.y_true).tolist() if v not in lookup]
+            if unknown:
+                raise ValueError(f"y_true holds labels that are not in 'classes': {unknown[:5]}.")
+            self._codes = np.array([lookup[v] for v in self.y_true.tolist()], dtype=np.intp)
         k = self.classes_.size
         if noise == "confusion":
             if confusion is None:

@@ -171,12 +171,21 @@ class AutoLabelResult:
         return pd.DataFrame(
             {
                 "id": ids,
-                "label": self.labels,
+                "label": self._label_column(),
                 "source": self.source,
                 "round": self.round,
                 "score": self.scores,
             }
         )
+
+    def _label_column(self):
+        """Labels as a nullable column: integers stay integers, anything else becomes text."""
+        import pandas as pd
+
+        known = [v for v in self.classes.tolist()]
+        if known and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in known):
+            return pd.array([None if v is None else int(v) for v in self.labels], dtype="Int64")
+        return pd.array([None if v is None else str(v) for v in self.labels], dtype="string")
 
     def save(self, path: str | Path, ids: Any | None = None) -> Path:
         """Write :meth:`to_frame` to ``.parquet``, ``.csv`` or ``.jsonl`` (chosen by extension)."""
@@ -186,7 +195,6 @@ class AutoLabelResult:
         if suffix not in (".parquet", ".csv", ".jsonl"):
             raise InputError(f"Cannot write {path}: use a .parquet, .csv or .jsonl file name.")
         if suffix == ".parquet":
-            frame = frame.assign(label=frame["label"].map(lambda v: None if v is None else str(v)))
             frame.to_parquet(path, index=False)
         elif suffix == ".csv":
             frame.to_csv(path, index=False)

@@ -14,7 +14,7 @@ def check_random_state(random_state: RandomState) -> np.random.Generator:
 
     Examples
     --------
-    >>> check_random_state(0).integers(10) == check_random_state(0).integers(10)
+    >>> int(check_random_state(0).integers(10)) == int(check_random_state(0).integers(10))
     True
     """
     if isinstance(random_state, np.random.Generator):

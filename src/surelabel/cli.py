@@ -1,0 +1,232 @@
+"""The ``surelabel`` command: thin wrappers that parse, call the library and print.
+
+Every command takes ``--json`` for machine-readable output. Every mistake a user can make
+(a missing file, an unknown column, a bad value) ends in one line ``Error: …`` on stderr and
+exit code 1 — never a traceback.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+import numpy as np
+
+from . import __version__
+from .exceptions import SurelabelError
+
+__all__ = ["main"]
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Map library errors (and bad values) to ``Error: …`` and exit 1."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (SurelabelError, ValueError, TypeError) as exc:
+            _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        except OSError as exc:
+            _fail(f"{exc.strerror or exc}: {exc.filename}" if exc.filename else str(exc))
+
+    return wrapper
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
+
+
+def emit_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, default=_json_default, allow_nan=False))
+
+
+def _clean(obj: Any) -> Any:
+    """Replace non-finite floats by None, recursively (JSON has no NaN)."""
+    if isinstance(obj, float):
+        return obj if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return _clean(obj.item())
+    return obj
+
+
+def _pct(v: float | None, digits: int = 2) -> str:
+    return "—" if v is None or (isinstance(v, float) and not math.isfinite(v)) else f"{100 * v:.{digits}f}%"
+
+
+def _thresholds_text(thresholds: dict[str, float | None]) -> str:
+    """Compact text for per-class thresholds: one value when every certified class shares it."""
+    finite = {k: v for k, v in thresholds.items() if v is not None}
+    if not finite:
+        return "none"
+    values = set(finite.values())
+    if len(values) == 1:
+        who = "all" if len(finite) == len(thresholds) else f"{len(finite)}/{len(thresholds)} classes"
+        return f"{who} ≥ {values.pop():.3g}"
+    text = ", ".join(f"{k}≥{v:.3g}" for k, v in finite.items())
+    return text if len(text) < 40 else text[:39] + "…"
+
+
+def _round_table(title: str, result: Any, y_true: Any | None) -> Any:
+    from rich.table import Table
+
+    table = Table(title=title, title_justify="left")
+    for col in ("round", "train labels", "human total", "val. left", "auto (round)", "coverage", "bound", "thresholds"):
+        table.add_column(col, justify="right" if col != "thresholds" else "left")
+    for h in result.history:
+        thr = _thresholds_text(h.thresholds)
+        table.add_row(
+            str(h.round),
+            str(h.n_train),
+            str(h.human_labels_total),
+            str(h.n_validation_left),
+            str(h.n_auto_labeled),
+            _pct(h.coverage, 1),
+            _pct(h.union_upper_bound),
+            thr if len(thr) < 60 else thr[:57] + "…",
+        )
+    return table
+
+
+def _summary_line(name: str, result: Any, y_true: Any | None) -> str:
+    s = result.summary(y_true)
+    err = s.get("auto_error")
+    return (
+        f"[bold]{name}[/bold]: coverage {_pct(s['coverage'], 1)}, auto-label error "
+        f"{_pct(err)} (promise: ≤ {_pct(result.epsilon, 1)} with probability ≥ {1 - result.delta:.0%}), "
+        f"human labels {s['human_labels']['total']} "
+        f"(validation {s['human_labels']['validation']}, training {s['human_labels']['training']}) "
+        f"of {result.budget}, stopped: {result.stop_reason}"
+    )
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="surelabel")
+def main() -> None:
+    """Auto-label a dataset with a certified bound on the share of wrong labels."""
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option("--seed", default=0, show_default=True, help="Random seed.")
+@friendly_errors
+def demo(as_json: bool, seed: int) -> None:
+    """Run TBAL on built-in data (unit ball, digits) with a simulated annotator."""
+    from .demo import run_demo
+
+    runs = run_demo(seed)
+    if as_json:
+        emit_json(_clean({"runs": [r.to_dict() for r in runs]}))
+        return
+    from rich.console import Console
+
+    console = Console()
+    for r in runs:
+        console.print(r.description)
+        console.print(_round_table(r.name, r.result, r.y_true))
+        console.print(_summary_line(r.name, r.result, r.y_true))
+        console.print()
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@click.option("--features", help="Comma-separated feature columns.")
+@click.option("--feature-prefix", help="Use every column whose name starts with this prefix.")
+@click.option("--label-column", "--simulate-from", "label_column", required=True,
+              help="Column with known labels; it answers the simulated annotator.")
+@click.option("--id-column", help="Column with item ids (default: row number).")
+@click.option("--epsilon", type=float, default=0.05, show_default=True, help="Largest share of wrong auto-labels.")
+@click.option("--delta", type=float, default=0.05, show_default=True, help="Allowed failure probability.")
+@click.option("--bound", type=click.Choice(["clopper-pearson", "hoeffding", "paper"]), default="clopper-pearson",
+              show_default=True)
+@click.option("--budget", type=int, required=True, help="Human labels in all, validation included.")
+@click.option("--validation-size", type=int, help="Validation labels (default: half the budget).")
+@click.option("--seed-size", type=int, help="Random training labels in round 0 (default: 20% of the rest).")
+@click.option("--batch-size", type=int, help="Training labels queried per round (default: 5% of the rest).")
+@click.option("--model", default="logreg", show_default=True, help="logreg, linear-svm, paper-svm, random-forest, hist-gb, knn, naive-bayes.")
+@click.option("--score", default="max_proba", show_default=True, help="max_proba, margin, neg_entropy or energy.")
+@click.option("--query", default="margin_random", show_default=True,
+              help="random, margin, least_confident, entropy or margin_random.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed; same seed, same labels.")
+@click.option("--out", type=click.Path(path_type=Path), help="Write labels to .parquet, .csv or .jsonl.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@friendly_errors
+def run(data: Path, features: str | None, feature_prefix: str | None, label_column: str, id_column: str | None,
+        epsilon: float, delta: float, bound: str, budget: int, validation_size: int | None, seed_size: int | None,
+        batch_size: int | None, model: str, score: str, query: str, seed: int, out: Path | None,
+        as_json: bool) -> None:
+    """Auto-label the items of DATA (CSV, Parquet or JSONL), answering queries from a label column."""
+    from .io import check_unique_ids, read_table, select_column, select_features
+    from .loop import AutoLabeler
+    from .models import make_model
+    from .oracles import SimulatedOracle
+
+    if out is not None and out.suffix.lower() not in (".parquet", ".csv", ".jsonl"):
+        raise SurelabelError(f"Cannot write {out}: use a .parquet, .csv or .jsonl file name.")
+    frame = read_table(data)
+    source = str(data)
+    cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
+    X, _ = select_features(frame, source, features=cols, prefix=feature_prefix)
+    labels = select_column(frame, label_column, source)
+    if labels.isna().any():
+        row = int(np.flatnonzero(labels.isna().to_numpy())[0])
+        raise SurelabelError(f"{source}, row {row + 1}: column {label_column!r} has no label; every item needs one to simulate.")
+    y = labels.to_numpy()
+    if np.unique(y.astype(str)).size < 2:
+        raise SurelabelError(f"Column {label_column!r} of {source} holds fewer than two classes; nothing to tell apart.")
+    ids = None
+    if id_column:
+        id_series = select_column(frame, id_column, source)
+        check_unique_ids(id_series, source, id_column)
+        ids = id_series.to_numpy()
+    labeler = AutoLabeler(
+        make_model(model, seed),
+        epsilon=epsilon,
+        delta=delta,
+        bound=bound,
+        score=score,
+        query=query,
+        validation_size=validation_size,
+        seed_size=seed_size,
+        batch_size=batch_size,
+        budget=budget,
+        random_state=seed,
+    )
+    result = labeler.run(X, SimulatedOracle(y, random_state=seed))
+    if out is not None:
+        result.save(out, ids=ids)
+    if as_json:
+        emit_json(_clean({**result.summary(y), "rounds": [h.to_dict() for h in result.history],
+                          "out": None if out is None else str(out)}))
+        return
+    from rich.console import Console
+
+    console = Console()
+    console.print(_round_table(f"surelabel run {data}", result, y))
+    console.print(_summary_line(str(data), result, y))
+    if out is not None:
+        console.print(f"Labels written to {out}")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
