@@ -25,7 +25,9 @@ def million():
     return s, y_pred, y_true
 
 
-@pytest.mark.parametrize("bound,search", [("clopper-pearson", "union"), ("clopper-pearson", "per-class"), ("paper", "union")])
+@pytest.mark.parametrize(
+    "bound,search", [("clopper-pearson", "union"), ("clopper-pearson", "per-class"), ("paper", "union")]
+)
 def test_estimate_thresholds_1m_points_10_classes(benchmark, million, bound, search):
     s, p, t = million
     est = benchmark(estimate_thresholds, s, p, t, n_classes=10, epsilon=0.05, bound=bound, search=search)

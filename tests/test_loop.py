@@ -12,7 +12,6 @@ from sklearn.svm import LinearSVC
 from surelabel import AutoLabeler, BudgetError, InputError, SimulatedOracle, datasets
 from surelabel.result import STOP_REASONS
 
-
 FIT_LOG: list[np.ndarray] = []  # module-level: clone() deep-copies parameters
 
 

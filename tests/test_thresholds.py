@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from hypothesis.extra.numpy import arrays
 
 from surelabel import estimate_thresholds, select_confident
 from surelabel.bounds import clopper_pearson_upper

@@ -11,8 +11,9 @@ import functools
 import json
 import math
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import click
 import numpy as np
@@ -163,7 +164,8 @@ def demo(as_json: bool, seed: int) -> None:
 @click.option("--validation-size", type=int, help="Validation labels (default: half the budget).")
 @click.option("--seed-size", type=int, help="Random training labels in round 0 (default: 20% of the rest).")
 @click.option("--batch-size", type=int, help="Training labels queried per round (default: 5% of the rest).")
-@click.option("--model", default="logreg", show_default=True, help="logreg, linear-svm, paper-svm, random-forest, hist-gb, knn, naive-bayes.")
+@click.option("--model", default="logreg", show_default=True,
+              help="logreg, linear-svm, paper-svm, random-forest, hist-gb, knn, naive-bayes.")
 @click.option("--score", default="max_proba", show_default=True, help="max_proba, margin, neg_entropy or energy.")
 @click.option("--query", default="margin_random", show_default=True,
               help="random, margin, least_confident, entropy or margin_random.")
@@ -190,10 +192,14 @@ def run(data: Path, features: str | None, feature_prefix: str | None, label_colu
     labels = select_column(frame, label_column, source)
     if labels.isna().any():
         row = int(np.flatnonzero(labels.isna().to_numpy())[0])
-        raise SurelabelError(f"{source}, row {row + 1}: column {label_column!r} has no label; every item needs one to simulate.")
+        raise SurelabelError(
+            f"{source}, row {row + 1}: column {label_column!r} has no label; every item needs one to simulate."
+        )
     y = labels.to_numpy()
     if np.unique(y.astype(str)).size < 2:
-        raise SurelabelError(f"Column {label_column!r} of {source} holds fewer than two classes; nothing to tell apart.")
+        raise SurelabelError(
+            f"Column {label_column!r} of {source} holds fewer than two classes; nothing to tell apart."
+        )
     ids = None
     if id_column:
         id_series = select_column(frame, id_column, source)

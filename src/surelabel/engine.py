@@ -18,8 +18,9 @@ is interrupted and resumed draws exactly what an uninterrupted run draws.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 from sklearn.base import clone
@@ -62,6 +63,11 @@ VALIDATION_SHARE = 0.75
 
 #: How the validation share of ``delta`` is spread over rounds: "uniform" or "decreasing".
 DELTA_SCHEDULE = "uniform"
+
+#: Whether validation points retired in earlier rounds stay evidence for later rounds (the
+#: cumulative test). ``False`` tests each round's new region on the remaining points alone;
+#: kept as a switch for the design comparison in ``docs/guarantee.md``.
+CUMULATIVE_EVIDENCE = True
 
 # purposes of the per-round random streams
 _DRAW_VALIDATION, _DRAW_SEED, _DRAW_QUERY = 0, 1, 2
@@ -120,7 +126,7 @@ class TBALConfig:
         batch_size: int | None,
         seed: int,
         **kwargs: Any,
-    ) -> "TBALConfig":
+    ) -> TBALConfig:
         """Check the values and fill in default sizes (see :class:`~surelabel.AutoLabeler`)."""
         for name, v in (("epsilon", epsilon), ("delta", delta)):
             if isinstance(v, bool) or not isinstance(v, (int, float, np.floating)) or not 0.0 < float(v) < 1.0:
@@ -207,7 +213,7 @@ class LabelState:
     n_classes: int
 
     @classmethod
-    def empty(cls, n: int, n_classes: int, in_pool: np.ndarray | None = None) -> "LabelState":
+    def empty(cls, n: int, n_classes: int, in_pool: np.ndarray | None = None) -> LabelState:
         return cls(
             codes=np.full(n, -1, dtype=np.intp),
             source=np.zeros(n, dtype=np.int8),
@@ -244,7 +250,7 @@ class LabelState:
         if validation:
             self.val_active[indices] = True
 
-    def apply_round(self, outcome: "RoundOutcome") -> None:
+    def apply_round(self, outcome: RoundOutcome) -> None:
         """Record a round's auto-labels and retired validation points."""
         self.grow_classes(outcome.n_classes)
         self.codes[outcome.auto_indices] = outcome.auto_codes
@@ -308,7 +314,9 @@ def initial_draw(config: TBALConfig, reserve: np.ndarray, in_pool: np.ndarray) -
         raise InputError(
             f"validation_size ({n_val}) is larger than the {reserve.size} items validation can be drawn from."
         )
-    val_idx = _rng(config.seed, 0, _DRAW_VALIDATION).choice(reserve, size=n_val, replace=False) if n_val else np.empty(0, np.intp)
+    val_idx = np.empty(0, np.intp)
+    if n_val:
+        val_idx = _rng(config.seed, 0, _DRAW_VALIDATION).choice(reserve, size=n_val, replace=False)
     available = in_pool.copy()
     available[val_idx] = False
     pool_left = np.flatnonzero(available)
@@ -317,7 +325,9 @@ def initial_draw(config: TBALConfig, reserve: np.ndarray, in_pool: np.ndarray) -
             f"validation_size + seed_size ({n_val + n_seed}) exceed the items available ({pool_left.size + n_val}); "
             "lower them or add items."
         )
-    seed_idx = _rng(config.seed, 0, _DRAW_SEED).choice(pool_left, size=n_seed, replace=False) if n_seed else np.empty(0, np.intp)
+    seed_idx = np.empty(0, np.intp)
+    if n_seed:
+        seed_idx = _rng(config.seed, 0, _DRAW_SEED).choice(pool_left, size=n_seed, replace=False)
     return np.sort(val_idx).astype(np.intp), np.sort(seed_idx).astype(np.intp)
 
 
@@ -360,8 +370,8 @@ def run_round(config: TBALConfig, model: Any, X: np.ndarray, state: LabelState, 
         pool_pred=pred_c if certified else None,
         n_auto_labeled=state.n_auto,
         pool_delta=config.pool_delta,
-        prior_n=state.retired_n,
-        prior_errors=state.retired_k,
+        prior_n=state.retired_n if CUMULATIVE_EVIDENCE else 0,
+        prior_errors=state.retired_k if CUMULATIVE_EVIDENCE else 0,
     )
     auto = select_confident(s_c, pred_c, est.thresholds)
     retire = select_confident(s_v, pred_v, est.thresholds)

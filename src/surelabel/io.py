@@ -8,8 +8,8 @@ message names the file, the column and (where there is one) the row, and says wh
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 import pandas as pd

@@ -17,14 +17,15 @@ so the promise is about the realised share of wrong auto-labels, not only a rate
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
 
 from .engine import (
-    LabelState,
     SOURCE_NAMES,
+    LabelState,
     TBALConfig,
     choose_queries,
     decide_next,

@@ -7,7 +7,8 @@ is a monotone function of ``|w·x|``.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["MODELS", "make_model"]
 

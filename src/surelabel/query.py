@@ -12,7 +12,8 @@ smallest top-1 minus top-2 margin, then ``b`` of them uniformly at random.
 
 from __future__ import annotations
 
-from typing import Callable, Protocol
+from collections.abc import Callable
+from typing import Protocol
 
 import numpy as np
 from numpy.typing import ArrayLike

@@ -9,8 +9,9 @@ runs that break it. :func:`simulate` does the runs (in parallel, with joblib);
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 import numpy as np
 
