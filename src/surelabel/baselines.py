@@ -745,7 +745,12 @@ class SelfTrainingLabeler(_SemiSupervisedLabeler):
             raise TypeError(f"The model {type(self.model).__name__} has neither predict_proba nor decision_function.")
 
     def _base(self) -> Any:
-        return self.model if hasattr(self.model, "predict_proba") else _ProbaFromDecision(self.model)
+        base = clone(self.model)
+        if "warm_start" in base.get_params():
+            # self-training re-fits the same estimator on a growing set; starting from the last
+            # solution gives the same model for a fraction of the optimiser's iterations
+            base.set_params(warm_start=True)
+        return base if hasattr(base, "predict_proba") else _ProbaFromDecision(base)
 
     def _fit(self, X: np.ndarray, y: np.ndarray, threshold: float) -> Any:
         from sklearn.exceptions import ConvergenceWarning

