@@ -771,7 +771,9 @@ class SelfTrainingLabeler(_SemiSupervisedLabeler):
         -------
         AutoLabelResult
             ``extra["threshold"]`` is the chosen threshold and ``extra["search"]`` the
-            out-of-fold coverage and error of every threshold tried.
+            out-of-fold coverage and error of every threshold tried. ``scores`` holds the
+            final self-trained model's confidence; each pseudo-label was admitted earlier,
+            at or above the threshold, by the model of the iteration that made it.
         """
         X, rng, in_pool, budget, ledger, val_idx, labeled = self._draw(X, oracle, validation_candidates)
         y_lab = ledger.codes[labeled]

@@ -28,8 +28,8 @@ PAPER_METHODS = ("tbal", "al+sc", "pl+sc", "al", "pl")
 #: Defaults of the real-data benches: (epsilons, validation sizes, training budgets, seeds).
 REAL_DEFAULTS = {
     "digits": ("0.01,0.05", "400", "100,200,400", 10),
-    "fashion-mnist": ("0.01,0.05", "2000", "500,1000,2000", 10),
-    "20newsgroups": ("0.01,0.05", "2000", "500,1000,2000", 10),
+    "fashion-mnist": ("0.01,0.05", "2000", "500,2000", 5),
+    "20newsgroups": ("0.01,0.05", "2000", "500,2000", 5),
 }
 
 
@@ -191,7 +191,8 @@ def _setting_label(row: dict[str, Any]) -> str:
 
 
 def _groups(rows: list[dict[str, Any]]) -> list[tuple[str, float, list[dict[str, Any]]]]:
-    keys = sorted({(r["sweep"], r["epsilon"]) for r in rows})
+    order = {"n_validation": 0, "n_train": 1, "budget": 2}
+    keys = sorted({(r["sweep"], r["epsilon"]) for r in rows}, key=lambda k: (order.get(k[0], 9), k[0], k[1]))
     return [(s, e, [r for r in rows if r["sweep"] == s and r["epsilon"] == e]) for s, e in keys]
 
 
