@@ -305,7 +305,7 @@ def _write(out: Path, bench_name: str, rows: list[dict[str, Any]], records: list
                 f"{bench_name}, ε = {100 * eps:g} %, N_v = {last.n_validation}, N_q = {last.n_train}"))
             if any(r.method == "tbal" for r in sub):
                 written.append(plot_rounds(sub, sweep, out / f"{tag}_tbal_rounds.png",
-                                           f"TBAL coverage per round — {title}"))
+                                           f"TBAL coverage per round, {bench_name}, ε = {100 * eps:g} %"))
     return written
 
 

@@ -23,6 +23,7 @@ __all__ = ["require_matplotlib", "plot_sweep", "plot_coverage_vs_labels", "plot_
 PLOT_INSTALL = "python3 -m pip install 'surelabel[plot]'"
 _COLORS = {"tbal": "#1f77b4", "al+sc": "#d62728", "pl+sc": "#2ca02c", "al": "#ff9896", "pl": "#98df8a",
            "self-training": "#9467bd", "label-spreading": "#8c564b"}
+_STYLES = {"al": "--", "pl": "--"}
 _LABELS = {"tbal": "TBAL", "al+sc": "AL+SC", "pl+sc": "PL+SC", "al": "AL (all)", "pl": "PL (all)",
            "self-training": "self-training", "label-spreading": "label spreading"}
 _AXIS = {"n_validation": "validation labels N_v", "n_train": "training labels N_q", "budget": "training labels N_q"}
@@ -58,8 +59,10 @@ def plot_sweep(rows: list[dict[str, Any]], sweep: str, epsilon: float, path: Pat
         for ax, key in ((ax_e, "error"), (ax_c, "coverage")):
             m = np.array([np.nan if r[f"{key}_mean"] is None else 100 * r[f"{key}_mean"] for r in rs])
             s = np.array([0.0 if r[f"{key}_std"] is None else 100 * r[f"{key}_std"] for r in rs])
-            ax.plot(x, m, marker="o", ms=3, color=_COLORS[method], label=_LABELS[method])
-            ax.fill_between(x, m - s, m + s, color=_COLORS[method], alpha=0.15, linewidth=0)
+            ax.plot(x, m, marker="o", ms=3, color=_COLORS[method], label=_LABELS[method],
+                    linestyle=_STYLES.get(method, "-"))
+            ax.fill_between(x, np.clip(m - s, 0, 100), np.clip(m + s, 0, 100), color=_COLORS[method], alpha=0.15,
+                            linewidth=0)
             pm = np.array([np.nan if r.get(f"paper_{key}_mean") is None else 100 * r[f"paper_{key}_mean"]
                            for r in rs])
             if np.isfinite(pm).any():
@@ -88,9 +91,11 @@ def plot_coverage_vs_labels(records: list[RunRecord], path: Path, title: str) ->
         if not rs:
             continue
         lab, cov, sd = rounds_curve(rs)
-        ax.plot(lab, 100 * cov, marker="o", ms=2.5, color=_COLORS[method], label=_LABELS[method],
+        ax.plot(lab, 100 * cov, marker="o", ms=2.5 if lab.size > 2 else 6, color=_COLORS[method],
+                label=_LABELS[method], linestyle=_STYLES.get(method, "-"),
                 drawstyle="steps-post" if method != "tbal" else "default")
-        ax.fill_between(lab, 100 * (cov - sd), 100 * (cov + sd), color=_COLORS[method], alpha=0.15, linewidth=0)
+        ax.fill_between(lab, np.clip(100 * (cov - sd), 0, 100), np.clip(100 * (cov + sd), 0, 100),
+                        color=_COLORS[method], alpha=0.15, linewidth=0)
     ax.set_xlabel("human labels spent (validation + training)")
     ax.set_ylabel("coverage (%)")
     ax.grid(alpha=0.3)
@@ -115,7 +120,8 @@ def plot_rounds(records: list[RunRecord], sweep: str, path: Path, title: str, me
         k = np.arange(cov.size)
         color = cmap(i / max(len(xs) - 1, 1))
         ax.plot(k, 100 * cov, marker="o", ms=2.5, color=color, label=f"{_AXIS.get(sweep, sweep).split()[-1]} = {xv}")
-        ax.fill_between(k, 100 * (cov - sd), 100 * (cov + sd), color=color, alpha=0.12, linewidth=0)
+        ax.fill_between(k, np.clip(100 * (cov - sd), 0, 100), np.clip(100 * (cov + sd), 0, 100), color=color,
+                        alpha=0.12, linewidth=0)
     ax.set_xlabel("round")
     ax.set_ylabel("coverage (%)")
     ax.grid(alpha=0.3)
