@@ -234,5 +234,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, label_colu
         console.print(f"Labels written to {out}")
 
 
+main.add_command(__import__("surelabel.bench.cli", fromlist=["bench"]).bench)  # surelabel bench
+
 if __name__ == "__main__":  # pragma: no cover
     main()
