@@ -45,7 +45,7 @@ from .thresholds import (
     min_certifiable_size,
 )
 
-__all__ = ["ValidationPlan", "plan_validation", "certification_probability", "CertificationOdds", "error_profile", "first_test"]
+__all__ = ["ValidationPlan", "plan_validation", "certification_probability", "CertificationOdds", "error_profile", "first_test", "labels_needed"]
 
 #: Share of ``delta`` the loop spends on validation tests (the rest covers the finite pool).
 LOOP_VALIDATION_SHARE = 0.75
@@ -253,6 +253,40 @@ def certification_probability(
     last = passed - np.r_[passed[1:], 0.0]  # P(the last test passed is test i)
     cov = float(np.sum(last * tests) / n)
     return CertificationOdds(n, float(passed[0]), float(passed[-1]), cov, int(tests[0]), int(s))
+
+
+def labels_needed(
+    error: float,
+    *,
+    epsilon: float,
+    delta: float,
+    bound: str = "clopper-pearson",
+    min_support: int = 10,
+    power: float = 0.9,
+) -> float:
+    """Fewest validation points (in a region with error rate ``error``) certified in ``power`` of runs.
+
+    One test at failure probability ``delta`` (already split over rounds and classes);
+    ``inf`` when not reachable (``error`` too close to ``epsilon``).
+
+    Examples
+    --------
+    >>> labels_needed(0.0, epsilon=0.05, delta=0.05)
+    59.0
+    >>> labels_needed(0.06, epsilon=0.05, delta=0.05)
+    inf
+    """
+    if error >= epsilon:
+        return math.inf
+    floor = max(min_certifiable_size(epsilon, delta, bound, 0), min_support)
+    n_sat = int(math.ceil(1.1 * max(min_certifiable_size(epsilon, delta, bound, MAX_START_ERRORS), min_support)
+                          / START_FRACTION)) + 2
+    return _smallest(
+        floor,
+        lambda n: certification_probability(n, error, epsilon=epsilon, delta=delta, bound=bound,
+                                            min_support=min_support, first_only=True).p_any >= power,
+        n_sat,
+    )
 
 
 def error_profile(scores: ArrayLike, wrong: ArrayLike) -> Callable[[np.ndarray], np.ndarray]:
