@@ -11,6 +11,15 @@ from surelabel.audit import find_label_issues, stratified_folds, summarize_issue
 from surelabel.exceptions import InputError
 
 
+@pytest.fixture(autouse=True)
+def one_blas_thread():
+    # cross-validation fits many small models: extra BLAS threads only slow a busy machine down
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1):
+        yield
+
+
 def plant_noise(y, rate, seed):
     rng = np.random.default_rng(seed)
     k = int(y.max()) + 1

@@ -31,7 +31,6 @@ from typing import Any, Callable
 
 import numpy as np
 from numpy.typing import ArrayLike
-from scipy.stats import binom
 
 from .bounds import binomial_safe_rate
 from .thresholds import (
@@ -143,6 +142,7 @@ def _kmax(n: np.ndarray, delta: float, target: float, bound: str) -> np.ndarray:
 
 def _binom_pmf(m: int, p: float, cap: int) -> np.ndarray:
     """pmf of Binomial(m, p) on 0..min(m, cap), cut where the mass is negligible."""
+    from scipy.stats import binom  # scipy.stats is slow to import: only when planning
     top = min(m, cap)
     if p <= 0.0 or m == 0:
         out = np.zeros(top + 1)
@@ -195,6 +195,8 @@ def certification_probability(
     >>> certification_probability(298, 0.0, epsilon=0.01, delta=0.05).p_any
     0.0
     """
+    from scipy.stats import binom
+
     n = int(n)
     if bound == "paper" or bound not in BOUNDS:
         raise ValueError(f"The planner covers the certified bounds only (clopper-pearson, hoeffding). Got {bound!r}.")
@@ -607,6 +609,8 @@ def plan_validation(
                 f"{g}: not certified in {power:.0%} of runs at epsilon = {epsilon:g} with this error profile "
                 f"(at most {b:.0%} of runs, however many validation labels)"
             )
+    from scipy.stats import binom
+
     def expected_p_any(i: int, v: int) -> float:
         if g_share[i] >= 1.0:
             return p_any(i, v)
