@@ -48,7 +48,8 @@ def files(tmp_path_factory):
 
 
 @pytest.mark.parametrize("command", [["plan"], ["audit"], ["spot-check"], ["review"], ["quality-bench"],
-                                     ["quality-bench", "noise"], ["quality-bench", "cost"]])
+                                     ["quality-bench", "noise"], ["quality-bench", "cost"],
+                                     ["quality-bench", "audit"], ["quality-bench", "planner"]])
 def test_every_quality_command_has_help(command):
     result = invoke(*command, "--help")
     assert result.exit_code == 0 and "Usage" in result.output
@@ -161,3 +162,16 @@ def test_bad_input_gets_a_one_line_error(files, args, needles):
     paths = {k: str(v) for k, v in files.items() if k != "flip"} | {"prices_unknown": str(prices)}
     filled = [a.format(**paths) if isinstance(a, str) else a for a in args]
     assert_one_line_error(invoke(*filled), *needles)
+
+
+def test_planner_and_audit_benchmarks_json_shapes():
+    r = invoke("quality-bench", "planner", "--epsilons", "0.1", "--ratios", "0,0.25", "--check-runs", 20, "--json")
+    assert r.exit_code == 0, r.output
+    table = json.loads(r.output)["table"]
+    assert [row["needed"] for row in table][0] == 29 and table[1]["single_test"] < table[1]["needed"]
+    assert all(row["simulated_share"] >= 0.7 for row in table)
+    r = invoke("quality-bench", "audit", "--datasets", "unit-ball", "--rates", "0.1", "--noise", "uniform",
+               "--seeds", 1, "--max-items", 800, "--jobs", 1, "--json")
+    assert r.exit_code == 0, r.output
+    row = json.loads(r.output)["summary"][0]
+    assert row["precision_at_k"] > 0.6 and row["items"] == 800

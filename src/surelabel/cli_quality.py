@@ -449,6 +449,89 @@ def noise_cmd(datasets: str, rates: str, noises: str, mitigations: str, seeds: i
         console.print(f"plot: {p}")
 
 
+@quality_bench.command(name="audit")
+@click.option("--datasets", default="unit-ball,digits,fashion-mnist", show_default=True)
+@click.option("--rates", default="0.05,0.1,0.2", show_default=True, help="Shares of planted mistakes.")
+@click.option("--noise", "noises", default="uniform,confusion,systematic", show_default=True)
+@click.option("--seeds", type=int, default=5, show_default=True)
+@click.option("--max-items", type=int, default=5000, show_default=True, help="Items audited per run (a random subset).")
+@click.option("--jobs", type=int, default=2, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for audit_runs.csv and audit_summary.csv.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+@friendly_errors
+def audit_cmd(datasets: str, rates: str, noises: str, seeds: int, max_items: int, jobs: int, out: Path | None,
+              as_json: bool) -> None:
+    """How well the audit finds planted annotator mistakes (precision and recall)."""
+    from .quality_bench import NOISE_TYPES, run_audit_bench
+
+    rate_values = _floats(rates, "rates") or []
+    if any(not 0.0 < r < 1.0 for r in rate_values):
+        raise InputError("Planted mistake rates must be in (0, 1).")
+    for nz in _names(noises):
+        if nz not in NOISE_TYPES:
+            raise InputError(f"Unknown noise {nz!r}. Allowed: {', '.join(NOISE_TYPES)}.")
+    if seeds < 1:
+        raise InputError(f"--seeds must be >= 1. Got {seeds}.")
+    runs, summary = run_audit_bench(_names(datasets), rate_values, _names(noises), seeds, n_jobs=jobs,
+                                    max_items=max_items)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        runs.to_csv(out / "audit_runs.csv", index=False)
+        summary.to_csv(out / "audit_summary.csv", index=False)
+    if as_json:
+        emit_json(_clean({"summary": summary.to_dict("records")}))
+        return
+    pct = lambda v: _pct(v, 1)  # noqa: E731
+    _console().print(_table("audit of planted annotator mistakes", summary,
+                            ["dataset", "noise", "rate", "runs", "items", "planted", "precision_at_k",
+                             "precision_at_k_min", "flag_precision", "flag_recall"],
+                            {c: pct for c in ("rate", "precision_at_k", "precision_at_k_min", "flag_precision",
+                                              "flag_recall")} | {"planted": lambda v: f"{v:.0f}"}))
+
+
+@quality_bench.command(name="planner")
+@click.option("--epsilons", default="0.01,0.02,0.05,0.1", show_default=True)
+@click.option("--ratios", default="0,0.1,0.25,0.4,0.5,0.75,0.9", show_default=True, help="Model error as a share of epsilon.")
+@click.option("--delta", type=float, default=0.05, show_default=True)
+@click.option("--check-runs", type=int, default=0, show_default=True,
+              help="Run each planned size through the real threshold search this many times.")
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for planner_table.csv.")
+@click.option("--plots", type=click.Path(path_type=Path), help="Folder for planner.png.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def planner_cmd(epsilons: str, ratios: str, delta: float, check_runs: int, out: Path | None, plots: Path | None,
+                as_json: bool) -> None:
+    """Validation labels needed against epsilon and the model's error, checked by simulation."""
+    from .planner import plan_validation
+    from .quality_bench import plot_planner, planner_table
+
+    eps = _floats(epsilons, "epsilons") or []
+    rat = _floats(ratios, "ratios") or []
+    if any(not 0 < e < 1 for e in eps) or any(not 0 <= r < 1 for r in rat):
+        raise InputError("Epsilons must be in (0, 1) and ratios in [0, 1).")
+    table = planner_table(eps, rat, delta=delta, check_runs=check_runs)
+    path = None
+    if plots is not None:
+        # an example per-class plan: ten classes with different errors, as a pilot might show
+        example = plan_validation(0.05, delta, n_classes=10, expected_error=np.linspace(0.0, 0.035, 10),
+                                  search="per-class", rounds=1)
+        path = str(plot_planner(table, example, plots))
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        table.to_csv(out / "planner_table.csv", index=False)
+    if as_json:
+        emit_json(_clean({"table": table.to_dict("records"), "plot": path}))
+        return
+    cols = ["epsilon", "error", "needed", "needed_times_eps", "single_test", "single_test_times_eps"] + (
+        ["simulated_share"] if check_runs else [])
+    _console().print(_table("validation points to certify a region (90 % of runs)", table, cols,
+                            {"epsilon": lambda v: _pct(v, 0), "error": lambda v: _pct(v, 2),
+                             "needed": lambda v: str(int(v)), "single_test": lambda v: str(int(v)),
+                             "simulated_share": lambda v: _pct(v, 1)}))
+    if path:
+        _console().print(f"plot: {path}")
+
+
 @quality_bench.command(name="cost")
 @click.option("--datasets", default="digits,fashion-mnist", show_default=True)
 @click.option("--budgets", help="Label budgets (comma-separated; default per dataset).")

@@ -44,7 +44,7 @@ from .thresholds import (
     min_certifiable_size,
 )
 
-__all__ = ["ValidationPlan", "plan_validation", "certification_probability", "CertificationOdds", "error_profile", "first_test", "labels_needed"]
+__all__ = ["ValidationPlan", "plan_validation", "certification_probability", "CertificationOdds", "error_profile", "first_test", "labels_needed", "single_test_needed"]
 
 #: Share of ``delta`` the loop spends on validation tests (the rest covers the finite pool).
 LOOP_VALIDATION_SHARE = 0.75
@@ -289,6 +289,31 @@ def labels_needed(
                                             min_support=min_support, first_only=True).p_any >= power,
         n_sat,
     )
+
+
+def single_test_needed(error: float, *, epsilon: float, delta: float, bound: str = "clopper-pearson",
+                       power: float = 0.9, n_max: int = MAX_SIZE) -> float:
+    """Fewest points for ONE exact test of a fixed region to pass in ``power`` of runs.
+
+    The information-theoretic side of the question, without the search's rules (its first
+    region may hold at most 10 errors): about ``z² e (1 - e) / (epsilon - e)²``, which grows
+    without bound as the error ``e`` nears ``epsilon``. Compare with :func:`labels_needed`.
+
+    Examples
+    --------
+    >>> single_test_needed(0.025, epsilon=0.05, delta=0.05)
+    530.0
+    """
+    from scipy.stats import binom
+
+    if error >= epsilon:
+        return math.inf
+
+    def ok(n: int) -> bool:
+        k = int(_kmax(np.array([n]), delta, float(epsilon), bound)[0])
+        return k >= 0 and float(binom.cdf(k, n, error)) >= power
+
+    return _smallest(max(min_certifiable_size(epsilon, delta, bound, 0), 1), ok, n_max)
 
 
 def error_profile(scores: ArrayLike, wrong: ArrayLike) -> Callable[[np.ndarray], np.ndarray]:
@@ -654,7 +679,8 @@ def _curve(groups, shares, odds, expected_p_any, sizes, total_any, floor):
 
     if sizes is None:
         top = total_any if np.isfinite(total_any) else 20 * floor / max(float(np.max(shares)), 1e-9)
-        sizes = np.unique(np.round(np.geomspace(max(floor / 2, 10), 3 * top, 14)).astype(int))
+        low = max(floor / 2 / max(float(np.max(shares)), 1e-9), 10)
+        sizes = np.unique(np.round(np.geomspace(low, max(3 * top, 2 * low), 14)).astype(int))
     rows = []
     for v in np.asarray(sizes, dtype=int):
         cov_all = 0.0

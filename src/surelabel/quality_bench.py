@@ -46,6 +46,8 @@ __all__ = [
     "noise_oracle",
     "noise_run",
     "run_noise_bench",
+    "audit_run",
+    "run_audit_bench",
     "summarize_noise",
     "cost_run",
     "run_cost_bench",
@@ -54,6 +56,8 @@ __all__ = [
     "answer_coverage",
     "plot_noise",
     "plot_cost",
+    "plot_planner",
+    "planner_table",
     "class_report_for",
 ]
 
@@ -457,6 +461,40 @@ def summarize_noise(runs: Any):
 
 
 # ---------------------------------------------------------------------------------------
+# the audit alone, on planted noise
+
+
+def audit_run(dataset: str, noise: str, rate: float, seed: int, max_items: int = 5000) -> dict[str, Any]:
+    """Plant annotator mistakes in (up to ``max_items`` of) a dataset's labels and audit them."""
+    p = load_problem(dataset)
+    rng = np.random.default_rng(seed)
+    idx = np.sort(rng.choice(p.n, size=min(max_items, p.n), replace=False))
+    answers = noise_oracle(p, noise, rate, seed).label(idx)
+    row = {"dataset": dataset, "noise": noise, "rate": rate, "seed": seed, "items": int(idx.size),
+           "planted": int(np.sum(answers != p.y[idx]))}
+    row.update(_audit_scores(p.X[idx], answers, p.y[idx], seed))
+    return row
+
+
+def run_audit_bench(datasets: list[str], rates: list[float], noises: list[str], seeds: int, *, n_jobs: int = 2,
+                    max_items: int = 5000):
+    """Precision at k (k = planted mistakes) and precision/recall of the flagged set, per setting."""
+    import pandas as pd
+
+    for d in datasets:
+        load_problem(d)
+    tasks = [(d, nz, r, s, max_items) for d in datasets for nz in noises for r in rates for s in range(seeds)]
+    runs = pd.DataFrame(_parallel(audit_run, tasks, n_jobs))
+    summary = (runs.groupby(["dataset", "noise", "rate"], sort=False)
+               .agg(runs=("seed", "count"), items=("items", "mean"), planted=("planted", "mean"),
+                    precision_at_k=("audit_precision_at_k", "mean"),
+                    precision_at_k_min=("audit_precision_at_k", "min"),
+                    flag_precision=("audit_flag_precision", "mean"), flag_recall=("audit_flag_recall", "mean"))
+               .reset_index())
+    return runs, summary
+
+
+# ---------------------------------------------------------------------------------------
 # cost
 
 
@@ -604,6 +642,45 @@ def class_report_for(dataset: str, budget: int, cost_model: Any, seed: int = 0):
 
 
 # ---------------------------------------------------------------------------------------
+# the planner against simulation
+
+
+def planner_table(epsilons: list[float], ratios: list[float], *, delta: float = 0.05, power: float = 0.9,
+                  check_runs: int = 0, seed: int = 0):
+    """Validation points needed to certify a region whose error is ``ratio * epsilon``.
+
+    One direct test at ``delta`` (as :func:`~surelabel.thresholds.estimate_thresholds`);
+    with ``check_runs``, each planned size is run through the real search that many times
+    and the share of runs certifying is reported next to the promise.
+    """
+    import pandas as pd
+
+    from .planner import labels_needed, single_test_needed
+    from .thresholds import estimate_thresholds
+
+    rows = []
+    for eps in epsilons:
+        for ratio in ratios:
+            e = ratio * eps
+            n_any = labels_needed(e, epsilon=eps, delta=delta, power=power)
+            one = single_test_needed(e, epsilon=eps, delta=delta, power=power)
+            row = {"epsilon": eps, "error": e, "ratio": ratio, "needed": n_any, "needed_times_eps": n_any * eps,
+                   "single_test": one, "single_test_times_eps": one * eps}
+            if check_runs and math.isfinite(n_any):
+                n = int(n_any)
+                hits = 0
+                for r in range(check_runs):
+                    rng = np.random.default_rng([seed, int(1e6 * eps), int(1e3 * ratio), r])
+                    sc = rng.random(n)
+                    wrong = (rng.random(n) < e).astype(int)
+                    est = estimate_thresholds(sc, np.zeros(n, int), wrong, n_classes=2, epsilon=eps, delta=delta)
+                    hits += bool(np.isfinite(est.thresholds[0]))
+                row["simulated_share"] = hits / check_runs
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------------------------------
 # plots
 
 
@@ -695,6 +772,40 @@ def plot_cost(summary: Any, problem: Problem, cost_model: Any, out_dir: str | Pa
     a2.set_ylim(lo, 100.5)
     fig.tight_layout()
     path = out_dir / f"cost_{problem.name}.png"
+    fig.savefig(path, dpi=80)
+    plt.close(fig)
+    return path
+
+
+def plot_planner(table: Any, plan: Any, out_dir: str | Path) -> Path:
+    """Left: labels needed against the error/ε ratio for several ε (log scale); right: a plan's coverage curve."""
+    plt = _pyplot()
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    colors = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple"]
+    for i, (eps, g) in enumerate(table.groupby("epsilon")):
+        c = colors[i % len(colors)]
+        ok = g[np.isfinite(g["needed"])]
+        a1.plot(100 * ok["ratio"], ok["needed"], marker="o", color=c, label=f"ε = {eps:g}: the search")
+        one = g[np.isfinite(g["single_test"])]
+        a1.plot(100 * one["ratio"], one["single_test"], ls=":", marker="x", color=c, label=f"ε = {eps:g}: one test")
+    a1.set_yscale("log")
+    a1.set_xlabel("model error in the region, as % of ε")
+    a1.set_ylabel("validation points needed (90 % of runs)")
+    a1.set_title("certifying a region: labels needed", fontsize=10)
+    a1.legend(fontsize=6, ncol=2)
+    c = plan.curve
+    for grp, g in c.groupby("group", sort=False):
+        a2.plot(g["validation_size"], 100 * g["expected_coverage"], marker=".",
+                lw=2.2 if grp in ("(all)", "(union)") else 1.0, label=str(grp))
+    a2.set_xscale("log")
+    a2.set_xlabel("validation labels")
+    a2.set_ylabel("expected certified coverage (%)")
+    a2.set_title(f"coverage vs validation size (ε = {plan.epsilon:g}, {plan.search})", fontsize=10)
+    a2.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    path = out_dir / "planner.png"
     fig.savefig(path, dpi=80)
     plt.close(fig)
     return path
