@@ -49,7 +49,8 @@ def files(tmp_path_factory):
 
 @pytest.mark.parametrize("command", [["plan"], ["audit"], ["spot-check"], ["review"], ["quality-bench"],
                                      ["quality-bench", "noise"], ["quality-bench", "cost"],
-                                     ["quality-bench", "audit"], ["quality-bench", "planner"]])
+                                     ["quality-bench", "audit"], ["quality-bench", "planner"],
+                                     ["quality-bench", "spot-check"]])
 def test_every_quality_command_has_help(command):
     result = invoke(*command, "--help")
     assert result.exit_code == 0 and "Usage" in result.output

@@ -489,6 +489,38 @@ def audit_cmd(datasets: str, rates: str, noises: str, seeds: int, max_items: int
                                               "flag_recall")} | {"planted": lambda v: f"{v:.0f}"}))
 
 
+@quality_bench.command(name="spot-check")
+@click.option("--datasets", default="digits,fashion-mnist", show_default=True)
+@click.option("--runs", type=int, default=200, show_default=True, help="Seeded TBAL runs per dataset.")
+@click.option("--n", "n", type=int, default=100, show_default=True, help="Auto-labels checked per run.")
+@click.option("--confidence", type=float, default=0.95, show_default=True)
+@click.option("--jobs", type=int, default=2, show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), help="Folder for spotcheck_runs.csv and spotcheck_summary.csv.")
+@click.option("--json", "as_json", is_flag=True)
+@friendly_errors
+def spot_check_cmd(datasets: str, runs: int, n: int, confidence: float, jobs: int, out: Path | None,
+                   as_json: bool) -> None:
+    """Does the spot-check interval cover the true auto-label error at its nominal rate?"""
+    from .quality_bench import run_spot_check_bench
+
+    if runs < 1 or n < 1:
+        raise InputError("--runs and --n must be positive.")
+    if not 0 < confidence < 1:
+        raise InputError(f"--confidence must be in (0, 1). Got {confidence}.")
+    frame, summary = run_spot_check_bench(_names(datasets), runs, n, confidence, n_jobs=jobs)
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        frame.to_csv(out / "spotcheck_runs.csv", index=False)
+        summary.to_csv(out / "spotcheck_summary.csv", index=False)
+    if as_json:
+        emit_json(_clean({"summary": summary.to_dict("records")}))
+        return
+    _console().print(_table(f"spot checks of {n} auto-labels, {confidence:.0%} intervals", summary,
+                            ["dataset", "runs", "mean_true_error", "coverage", "classes_checked", "class_coverage"],
+                            {"mean_true_error": lambda v: _pct(v), "coverage": lambda v: _pct(v, 1),
+                             "class_coverage": lambda v: _pct(v, 1)}))
+
+
 @quality_bench.command(name="planner")
 @click.option("--epsilons", default="0.01,0.02,0.05,0.1", show_default=True)
 @click.option("--ratios", default="0,0.1,0.25,0.4,0.5,0.75,0.9", show_default=True, help="Model error as a share of epsilon.")

@@ -48,6 +48,8 @@ __all__ = [
     "run_noise_bench",
     "audit_run",
     "run_audit_bench",
+    "spot_check_run",
+    "run_spot_check_bench",
     "summarize_noise",
     "cost_run",
     "run_cost_bench",
@@ -639,6 +641,56 @@ def class_report_for(dataset: str, budget: int, cost_model: Any, seed: int = 0):
         value = np.where(report["uncovered"] > 0, report["uncovered"] / report["extra_cost"], 0.0)
     report["value"] = np.where(np.isfinite(report["extra_cost"]), value, 0.0)
     return result, report
+
+
+# ---------------------------------------------------------------------------------------
+# spot checks of real runs
+
+
+def spot_check_run(dataset: str, seed: int, n: int, confidence: float, budget: int | None = None) -> dict[str, Any]:
+    """One TBAL run, one spot check of ``n`` of its auto-labels: does the interval cover the truth?"""
+    from .spotcheck import draw_spot_check, spot_check_report
+
+    p = load_problem(dataset)
+    result = _run_tbal(p, seed, budget or p.budgets[len(p.budgets) // 2])
+    auto = result.auto_mask
+    row: dict[str, Any] = {"dataset": dataset, "seed": seed, "n_auto": int(auto.sum()), "n": n}
+    if auto.sum() < n:
+        return {**row, "checked": False}
+    idx = draw_spot_check(auto, n, random_state=seed + 7)
+    rep = spot_check_report(result.labels[idx].astype(np.int64), p.y[idx], confidence=confidence)
+    labels = result.labels.astype(object)
+    truth = float(np.mean(labels[auto] != p.y[auto]))
+    row.update({"checked": True, "true_error": truth, "error": rep.error, "ci_low": rep.ci_low, "ci_high": rep.ci_high,
+                "covered": bool(rep.ci_low <= truth <= rep.ci_high)})
+    hits = total = 0
+    for c in rep.per_class:
+        if c["n"]:
+            m = auto & (labels == c["class"])
+            t = float(np.mean(p.y[m] != c["class"]))
+            total += 1
+            hits += c["ci_low"] <= t <= c["ci_high"]
+    row.update({"classes_checked": total, "classes_covered": hits})
+    return row
+
+
+def run_spot_check_bench(datasets: list[str], runs: int, n: int, confidence: float, *, n_jobs: int = 2):
+    """Coverage of the spot-check interval over many seeded runs (overall and per class)."""
+    import pandas as pd
+
+    for d in datasets:
+        load_problem(d)
+    tasks = [(d, s, n, confidence) for d in datasets for s in range(runs)]
+    frame = pd.DataFrame(_parallel(spot_check_run, tasks, n_jobs))
+    checked = frame[frame["checked"]]
+    summary = (checked.groupby("dataset", sort=False)
+               .agg(runs=("seed", "count"), mean_true_error=("true_error", "mean"), coverage=("covered", "mean"),
+                    classes_checked=("classes_checked", "sum"), classes_covered=("classes_covered", "sum"))
+               .reset_index())
+    summary["class_coverage"] = summary["classes_covered"] / summary["classes_checked"]
+    summary["confidence"] = confidence
+    summary["n"] = n
+    return frame, summary
 
 
 # ---------------------------------------------------------------------------------------
