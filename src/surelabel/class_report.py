@@ -182,6 +182,9 @@ def per_class_report(
 def suggest_next_labels(report: Any, *, top: int = 3, currency: str = "$") -> list[str]:
     """Sentences for the classes where the next validation labels buy the most certified coverage.
 
+    Classes whose open part the model gets wrong too often come first (validation labels
+    cannot help them); then the classes ranked by ``value``.
+
     Examples
     --------
     >>> import pandas as pd
@@ -193,6 +196,14 @@ def suggest_next_labels(report: Any, *, top: int = 3, currency: str = "$") -> li
     out = []
     cand = report[(report["value"] > 0) & (report["status"] != "certified")]
     cand = cand.sort_values("value", ascending=False, kind="stable")
+    hard = report[(report["status"] == "hard: the model is wrong too often here") & (report["uncovered"] > 0)]
+    for _, r in hard.sort_values("uncovered", ascending=False, kind="stable").head(top).iterrows():
+        out.append(
+            f"{r['class']!r}: the model's uncovered predictions are wrong {100 * r['open_error']:.0f}% of the time on "
+            f"validation; more validation labels cannot certify them at this epsilon — more training labels "
+            f"(of {r['class']!r} and its look-alikes), better features or a larger epsilon for it "
+            f"({int(r['uncovered'])} items open)."
+        )
     for _, r in cand.head(top).iterrows():
         if r["extra_validation"] == 0:
             out.append(

@@ -413,26 +413,35 @@ def _names(text: str) -> list[str]:
 @click.option("--no-audit", is_flag=True, help="Skip measuring the audit on each run's human labels.")
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for runs.csv and summary.csv.")
 @click.option("--plots", type=click.Path(path_type=Path), help="Folder for the PNG plots.")
+@click.option("--replot", help="Comma-separated noise_summary.csv files: print and plot them instead of running.")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 @friendly_errors
 def noise_cmd(datasets: str, rates: str, noises: str, mitigations: str, seeds: int, jobs: int, no_audit: bool,
-              out: Path | None, plots: Path | None, as_json: bool) -> None:
+              out: Path | None, plots: Path | None, replot: str | None, as_json: bool) -> None:
     """TBAL with noisy annotators: coverage, error against the truth, violations, the audit, mitigations."""
     from .quality_bench import plot_noise, run_noise_bench, summarize_noise
 
     if seeds < 1:
         raise InputError(f"--seeds must be >= 1. Got {seeds}.")
-    rate_values = _floats(rates, "rates") or []
-    runs = run_noise_bench(_names(datasets), rate_values, _names(noises), _names(mitigations), seeds,
-                           n_jobs=jobs, audit=not no_audit)
-    summary = summarize_noise(runs)
+    if replot:
+        import pandas as pd
+
+        from .io import read_table
+
+        summary = pd.concat([read_table(Path(f)) for f in _names(replot)], ignore_index=True)
+        runs = None
+    else:
+        rate_values = _floats(rates, "rates") or []
+        runs = run_noise_bench(_names(datasets), rate_values, _names(noises), _names(mitigations), seeds,
+                               n_jobs=jobs, audit=not no_audit)
+        summary = summarize_noise(runs)
     paths = []
-    if out is not None:
+    if out is not None and runs is not None:
         out.mkdir(parents=True, exist_ok=True)
         runs.to_csv(out / "noise_runs.csv", index=False)
         summary.to_csv(out / "noise_summary.csv", index=False)
     if plots is not None:
-        paths = [str(plot_noise(summary, plots, nz)) for nz in _names(noises)]
+        paths = [str(plot_noise(summary, plots, nz)) for nz in _names(noises) if (summary["noise"] == nz).any()]
     if as_json:
         emit_json(_clean({"summary": summary.to_dict("records"), "plots": paths}))
         return
@@ -572,7 +581,7 @@ def planner_cmd(epsilons: str, ratios: str, delta: float, check_runs: int, out: 
 @click.option("--prices", type=click.Path(path_type=Path), help="Price per class: CSV (class,price) or JSON.")
 @click.option("--money", type=float, help="Answer: for this much money, how much is labeled at <= epsilon?")
 @click.option("--target-coverage", type=float, help="Answer: what does labeling this share of items cost? (0-1)")
-@click.option("--report-budget", type=int, help="Budget of the per-class report run (default: the middle budget).")
+@click.option("--report-budget", type=int, help="Budget of the per-class report run (default: the best-covering one).")
 @click.option("--jobs", type=int, default=2, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for cost_runs.csv, cost_summary.csv, class reports.")
 @click.option("--plots", type=click.Path(path_type=Path), help="Folder for the PNG curves.")
@@ -614,8 +623,8 @@ def cost_cmd(datasets: str, budgets: str | None, seeds: int, price: float | None
             entry["money"] = answer_money(summary, p, cost_model, money)
         if target_coverage is not None:
             entry["target_coverage"] = answer_coverage(summary, p, cost_model, target_coverage)
-        bs = plan_budgets[d]
-        rb = report_budget or bs[len(bs) // 2]
+        s_d = summary[summary["dataset"] == d]
+        rb = report_budget or int(s_d.loc[s_d["coverage"].idxmax(), "budget"])  # the most informative run
         _, report = class_report_for(d, rb, cost_model)
         entry["class_report_budget"] = rb
         entry["class_report"] = report.to_dict("records")

@@ -434,6 +434,7 @@ def summarize_noise(runs: Any):
     """Means per (dataset, noise, rate, mitigation), with violation rates and the cost in answers."""
     cols = {
         "runs": ("seed", "count"),
+        "runs_with_auto": ("runs_with_auto", "sum"),
         "epsilon": ("epsilon", "first"),
         "coverage": ("coverage", "mean"),
         "error_true": ("error_true", "mean"),
@@ -444,7 +445,12 @@ def summarize_noise(runs: Any):
         "validation_label_error": ("validation_label_error", "mean"),
         "answers_per_item": ("answers_per_item", "mean"),
     }
-    frame = runs.assign(answers_per_item=runs["answers"] / runs["items_labeled"])
+    # errors are averaged over the runs that auto-labeled something (a run that labels
+    # nothing has no error to speak of); violations over all runs
+    has = runs["n_auto"] > 0
+    frame = runs.assign(answers_per_item=runs["answers"] / runs["items_labeled"],
+                        error_true=runs["error_true"].where(has), error_annotator=runs["error_annotator"].where(has),
+                        runs_with_auto=has)
     for c in ("audit_precision_at_k", "audit_flag_precision", "audit_flag_recall"):
         if c in frame:
             cols[c] = (c, "mean")
@@ -524,7 +530,7 @@ def cost_run(dataset: str, method: str, seed: int, budget: int, cost_model: Any)
         "cost": float(cost["total"]),
         "coverage": float(result.coverage),
         "labeled_share": float(labeled.mean()),
-        "auto_error": float(np.mean(~correct[auto])) if auto.any() else 0.0,
+        "auto_error": float(np.mean(~correct[auto])) if auto.any() else math.nan,
         "accuracy": float(correct[labeled].mean()) if labeled.any() else math.nan,
         "violated": bool(auto.any() and np.mean(~correct[auto]) > result.epsilon),
     }
