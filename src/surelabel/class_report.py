@@ -31,6 +31,8 @@ def per_class_report(
     val_labels: ArrayLike,
     val_open: ArrayLike,
     thresholds: ArrayLike,
+    val_scores: ArrayLike | None = None,
+    next_share: float = 0.25,
     item_class: ArrayLike,
     item_source: ArrayLike,
     epsilon: float,
@@ -55,6 +57,11 @@ def per_class_report(
         items not yet covered).
     thresholds : array-like of float, shape (K,)
         Last finite threshold of each class (``inf``: never certified).
+    val_scores : array-like of float, shape (m,), optional
+        Scores of the validation points. With them, the plan is for the *next slice*: the
+        most confident ``next_share`` of the class's open validation points (the region a
+        lower threshold would add next); without them, for the whole open part.
+    next_share : float, default 0.25
     item_class : array-like of int, shape (n,)
         Class index each pool item has or is predicted to have (auto-label, human label, or
         the model's prediction for unlabeled items); ``-1`` to skip an item.
@@ -81,14 +88,16 @@ def per_class_report(
         ``coverage``, ``threshold``, ``val_support`` (validation points predicted as the
         class), ``val_error`` (their error rate against the annotators), ``human_labels``
         spent on the class, ``price``, ``cost_per_auto_label``, ``open_val`` and
-        ``open_error`` (validation evidence on the uncovered part), ``needed``,
-        ``extra_validation``, ``extra_cost``, ``uncovered``, ``value`` (uncovered items per
-        unit of extra cost), ``status`` (and ``true_error``).
+        ``open_error`` (validation evidence on the uncovered part), ``next_val`` and
+        ``next_error`` (on its next slice), ``needed`` (validation points the slice needs),
+        ``extra_validation``, ``extra_cost``, ``uncovered``, ``next_gain`` (items in the
+        slice), ``value`` (those items per unit of extra cost), ``status`` (and
+        ``true_error``).
 
     Notes
     -----
-    ``needed`` plans the uncovered part of the class alone (its own open validation
-    points and their error rate, Jeffreys mean ``(k + 1/2) / (n + 1)``); with one threshold
+    ``needed`` plans the next slice of the class alone (its validation points and their
+    error rate, Jeffreys mean ``(k + 1/2) / (n + 1)``); with one threshold
     shared by all classes the evidence is pooled, so it is a guide to where labels help,
     not a promise.
 
@@ -112,6 +121,7 @@ def per_class_report(
     vp = np.asarray(val_pred, dtype=np.intp).ravel()
     vl = np.asarray(val_labels, dtype=np.intp).ravel()
     vo = np.asarray(val_open, dtype=bool).ravel()
+    vs = None if val_scores is None else np.asarray(val_scores, dtype=float).ravel()
     thr = np.asarray(thresholds, dtype=float).ravel()
     ic = np.asarray(item_class, dtype=np.intp).ravel()
     src = np.asarray(item_source).astype(str).ravel()
@@ -131,12 +141,20 @@ def per_class_report(
         open_c = sup & vo
         n_open = int(open_c.sum())
         k_open = int((open_c & (vl != c)).sum())
-        err_open = (k_open + 0.5) / (n_open + 1.0)
-        need = labels_needed(err_open, epsilon=epsilon, delta=delta_test, bound=bound,
-                             min_support=min_support, power=power)
-        extra = max(need - n_open, 0.0) if math.isfinite(need) else math.inf
-        extra_cost = extra * price
         uncovered = int((in_c & (src == "unlabeled")).sum())
+        if vs is not None and n_open:
+            pos = np.flatnonzero(open_c)
+            pos = pos[np.argsort(-vs[pos], kind="stable")]
+            n_next = min(n_open, max(int(math.ceil(next_share * n_open)), min(10, n_open)))
+            k_next = int((vl[pos[:n_next]] != c).sum())
+            gain = uncovered * n_next / n_open
+        else:
+            n_next, k_next, gain = n_open, k_open, float(uncovered)
+        err_next = (k_next + 0.5) / (n_next + 1.0)  # Jeffreys mean: an unseen error is not a zero error
+        need = labels_needed(err_next, epsilon=epsilon, delta=delta_test, bound=bound,
+                             min_support=min_support, power=power)
+        extra = max(need - n_next, 0.0) if math.isfinite(need) else math.inf
+        extra_cost = extra * price
         cov = n_auto / n_items if n_items else 0.0
         certified = bool(np.isfinite(thr[c])) or n_auto > 0
         if certified and cov >= low_coverage:
@@ -147,12 +165,12 @@ def per_class_report(
             status = "low coverage"
         else:
             status = "hard: not certified"
-        if uncovered == 0 or not math.isfinite(extra_cost):
+        if gain == 0 or not math.isfinite(extra_cost):
             value = 0.0
         elif extra_cost == 0:
             value = math.inf  # the evidence is there: coverage should come with the next rounds
         else:
-            value = uncovered / extra_cost
+            value = gain / extra_cost
         row = {
             "class": names[c],
             "items": n_items,
@@ -166,10 +184,13 @@ def per_class_report(
             "cost_per_auto_label": n_human * price / n_auto if n_auto else math.inf,
             "open_val": n_open,
             "open_error": k_open / n_open if n_open else math.nan,
+            "next_val": n_next,
+            "next_error": k_next / n_next if n_next else math.nan,
             "needed": need,
             "extra_validation": extra,
             "extra_cost": extra_cost,
             "uncovered": uncovered,
+            "next_gain": gain,
             "value": value,
             "status": status,
         }
@@ -188,10 +209,10 @@ def suggest_next_labels(report: Any, *, top: int = 3, currency: str = "$") -> li
     Examples
     --------
     >>> import pandas as pd
-    >>> r = pd.DataFrame([{"class": "shirt", "extra_validation": 120.0, "extra_cost": 12.0,
-    ...                    "uncovered": 900, "value": 75.0, "status": "hard: not certified"}])
+    >>> r = pd.DataFrame([{"class": "shirt", "extra_validation": 120.0, "extra_cost": 12.0, "next_gain": 900,
+    ...                    "uncovered": 3600, "value": 75.0, "status": "hard: not certified"}])
     >>> suggest_next_labels(r)[0]
-    "Label about 120 more validation items the model predicts as 'shirt' ($12.00): up to 900 more items could be certified (75.0 items per $1)."
+    "Label about 120 more validation items the model predicts as 'shirt' ($12.00): about 900 more items could be certified (75.0 items per $1)."
     """
     out = []
     cand = report[(report["value"] > 0) & (report["status"] != "certified")]
@@ -199,8 +220,8 @@ def suggest_next_labels(report: Any, *, top: int = 3, currency: str = "$") -> li
     hard = report[(report["status"] == "hard: the model is wrong too often here") & (report["uncovered"] > 0)]
     for _, r in hard.sort_values("uncovered", ascending=False, kind="stable").head(top).iterrows():
         out.append(
-            f"{r['class']!r}: the model's uncovered predictions are wrong {100 * r['open_error']:.0f}% of the time on "
-            f"validation; more validation labels cannot certify them at this epsilon — more training labels "
+            f"{r['class']!r}: even the model's surest uncovered predictions are wrong {100 * r['next_error']:.0f}% of "
+            f"the time on validation; more validation labels cannot certify them at this epsilon — more training labels "
             f"(of {r['class']!r} and its look-alikes), better features or a larger epsilon for it "
             f"({int(r['uncovered'])} items open)."
         )
@@ -213,7 +234,7 @@ def suggest_next_labels(report: Any, *, top: int = 3, currency: str = "$") -> li
         else:
             out.append(
                 f"Label about {int(r['extra_validation'])} more validation items the model predicts as {r['class']!r} "
-                f"({currency}{r['extra_cost']:,.2f}): up to {int(r['uncovered'])} more items could be certified "
+                f"({currency}{r['extra_cost']:,.2f}): about {int(r['next_gain'])} more items could be certified "
                 f"({r['value']:.1f} items per {currency}1)."
             )
     return out
@@ -289,6 +310,7 @@ def per_class_report_from_run(
         val_labels=codes[val],
         val_open=val_open,
         thresholds=thr,
+        val_scores=scores[:nv],
         item_class=item_class,
         item_source=result.source,
         epsilon=result.epsilon,
