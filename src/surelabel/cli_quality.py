@@ -579,18 +579,22 @@ def planner_cmd(epsilons: str, ratios: str, delta: float, check_runs: int, out: 
 @click.option("--seeds", type=int, default=5, show_default=True)
 @click.option("--price", type=float, help="Price of one label (default 0.05).")
 @click.option("--prices", type=click.Path(path_type=Path), help="Price per class: CSV (class,price) or JSON.")
-@click.option("--money", type=float, help="Answer: for this much money, how much is labeled at <= epsilon?")
-@click.option("--target-coverage", type=float, help="Answer: what does labeling this share of items cost? (0-1)")
+@click.option("--money", help="Answer: for this much money (comma-separated amounts), how much is labeled at <= epsilon?")
+@click.option("--target-coverage", help="Answer: what does labeling this share of items cost? (0-1, comma-separated)")
 @click.option("--report-budget", type=int, help="Budget of the per-class report run (default: the best-covering one).")
+@click.option("--summary", "summary_file", type=click.Path(path_type=Path),
+              help="A cost_summary.csv from an earlier run: answer and plot from it (no new runs, no class report).")
 @click.option("--jobs", type=int, default=2, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), help="Folder for cost_runs.csv, cost_summary.csv, class reports.")
 @click.option("--plots", type=click.Path(path_type=Path), help="Folder for the PNG curves.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
 def cost_cmd(datasets: str, budgets: str | None, seeds: int, price: float | None, prices: Path | None,
-             money: float | None, target_coverage: float | None, report_budget: int | None, jobs: int,
-             out: Path | None, plots: Path | None, as_json: bool) -> None:
+             money: str | None, target_coverage: str | None, report_budget: int | None, summary_file: Path | None,
+             jobs: int, out: Path | None, plots: Path | None, as_json: bool) -> None:
     """Cost–coverage and cost–accuracy curves, the money questions, and a per-class report."""
+    import pandas as pd
+
     from .class_report import suggest_next_labels
     from .cost import CostModel
     from .quality_bench import (METHODS, answer_coverage, answer_money, class_report_for, load_problem, plot_cost,
@@ -598,9 +602,11 @@ def cost_cmd(datasets: str, budgets: str | None, seeds: int, price: float | None
 
     if seeds < 1:
         raise InputError(f"--seeds must be >= 1. Got {seeds}.")
-    if money is not None and money < 0:
+    amounts = _floats(money, "money") or []
+    targets = _floats(target_coverage, "target-coverage") or []
+    if any(m < 0 for m in amounts):
         raise InputError(f"--money must be >= 0. Got {money}.")
-    if target_coverage is not None and not 0.0 < target_coverage <= 1.0:
+    if any(not 0.0 < t <= 1.0 for t in targets):
         raise InputError(f"--target-coverage is a share of items in (0, 1]. Got {target_coverage}.")
     names = _names(datasets)
     problems = {d: load_problem(d) for d in names}
@@ -611,60 +617,69 @@ def cost_cmd(datasets: str, budgets: str | None, seeds: int, price: float | None
     budget_values = [int(b) for b in (_floats(budgets, "budgets") or [])]
     if any(b < 1 for b in budget_values):
         raise InputError("--budgets must be positive numbers of labels.")
-    plan_budgets = {d: budget_values or list(p.budgets) for d, p in problems.items()}
-    runs = run_cost_bench(names, list(METHODS), plan_budgets, seeds, cost_model, n_jobs=jobs)
-    summary = summarize_cost(runs)
+    runs = None
+    if summary_file is not None:
+        from .io import read_table
+
+        summary = read_table(summary_file)
+        missing = [d for d in names if not (summary["dataset"] == d).any()]
+        if missing:
+            raise InputError(f"{summary_file} has no runs of {missing[0]!r}.")
+    else:
+        plan_budgets = {d: budget_values or list(p.budgets) for d, p in problems.items()}
+        runs = run_cost_bench(names, list(METHODS), plan_budgets, seeds, cost_model, n_jobs=jobs)
+        summary = summarize_cost(runs)
     out_json: dict[str, Any] = {"cost_model": cost_model.to_dict(), "summary": summary.to_dict("records"),
                                 "datasets": {}}
     console = None if as_json else _console()
     for d, p in problems.items():
-        entry: dict[str, Any] = {}
-        if money is not None:
-            entry["money"] = answer_money(summary, p, cost_model, money)
-        if target_coverage is not None:
-            entry["target_coverage"] = answer_coverage(summary, p, cost_model, target_coverage)
-        s_d = summary[summary["dataset"] == d]
-        rb = report_budget or int(s_d.loc[s_d["coverage"].idxmax(), "budget"])  # the most informative run
-        _, report = class_report_for(d, rb, cost_model)
-        entry["class_report_budget"] = rb
-        entry["class_report"] = report.to_dict("records")
-        entry["suggestions"] = suggest_next_labels(report, currency=cost_model.currency)
+        entry: dict[str, Any] = {"money": [a for m in amounts for a in answer_money(summary, p, cost_model, m)],
+                                 "target_coverage": [a for t in targets
+                                                     for a in answer_coverage(summary, p, cost_model, t)]}
+        report = None
+        if summary_file is None or report_budget is not None:
+            s_d = summary[summary["dataset"] == d]
+            rb = report_budget or int(s_d.loc[s_d["coverage"].idxmax(), "budget"])  # the most informative run
+            _, report = class_report_for(d, rb, cost_model)
+            entry["class_report_budget"] = rb
+            entry["class_report"] = report.to_dict("records")
+            entry["suggestions"] = suggest_next_labels(report, currency=cost_model.currency)
+            if out is not None:
+                out.mkdir(parents=True, exist_ok=True)
+                report.to_csv(out / f"class_report_{d}.csv", index=False)
         if plots is not None:
             entry["plot"] = str(plot_cost(summary, p, cost_model, plots))
-        if out is not None:
-            out.mkdir(parents=True, exist_ok=True)
-            report.to_csv(out / f"class_report_{d}.csv", index=False)
         out_json["datasets"][d] = entry
-        if console is not None:
-            s = summary[summary["dataset"] == d]
-            console.print(_table(f"{d}: cost curves (mean of {seeds} seeds, ε = {_pct(p.epsilon, 0)})", s,
-                                 ["method", "budget", "cost", "coverage", "labeled_share", "auto_error", "accuracy",
-                                  "violation_rate"],
-                                 {"cost": cost_model.format, "coverage": lambda v: _pct(v, 1),
-                                  "labeled_share": lambda v: _pct(v, 1), "auto_error": lambda v: _pct(v),
-                                  "accuracy": lambda v: _pct(v), "violation_rate": lambda v: _pct(v, 0)}))
-            if money is not None:
-                for a in entry["money"]:
-                    console.print(f"  for {cost_model.format(money)}, {a['method']}: {_pct(a['labeled_share'], 1)} "
-                                  f"labeled ({_pct(a['coverage'], 1)} auto-labeled at ≤ ε) — {a['note']}")
-            if target_coverage is not None:
-                for a in entry["target_coverage"]:
-                    c = "—" if a["cost"] is None else cost_model.format(a["cost"])
-                    console.print(f"  {_pct(target_coverage, 0)} labeled with {a['method']}: {c} ({a['note']})")
-            import pandas as pd
-
-            console.print(_table(f"{d}: per-class report (one run, budget {rb})", pd.DataFrame(entry["class_report"]),
-                                 ["class", "items", "coverage", "val_error", "open_val", "open_error", "needed",
+        if console is None:
+            continue
+        s = summary[summary["dataset"] == d]
+        n_seeds = int(s["runs"].max()) if len(s) else 0
+        console.print(_table(f"{d}: cost curves (mean of {n_seeds} seeds, ε = {_pct(p.epsilon, 0)})", s,
+                             ["method", "budget", "cost", "coverage", "labeled_share", "auto_error", "accuracy",
+                              "violation_rate"],
+                             {"cost": cost_model.format, "coverage": lambda v: _pct(v, 1),
+                              "labeled_share": lambda v: _pct(v, 1), "auto_error": lambda v: _pct(v),
+                              "accuracy": lambda v: _pct(v), "violation_rate": lambda v: _pct(v, 0)}))
+        for a in entry["money"]:
+            console.print(f"  for {cost_model.format(a['money'])}, {a['method']}: {_pct(a['labeled_share'], 1)} "
+                          f"labeled ({_pct(a['coverage'], 1)} auto-labeled at ≤ ε) — {a['note']}")
+        for a in entry["target_coverage"]:
+            c = "—" if a["cost"] is None else cost_model.format(a["cost"])
+            console.print(f"  {_pct(a['target'], 0)} labeled with {a['method']}: {c} ({a['note']})")
+        if report is not None:
+            console.print(_table(f"{d}: per-class report (one run, budget {entry['class_report_budget']})", report,
+                                 ["class", "items", "coverage", "val_error", "next_val", "next_error", "needed",
                                   "extra_cost", "cost_per_auto_label", "true_error", "status"],
                                  {"coverage": lambda v: _pct(v, 1), "val_error": lambda v: _pct(v, 1),
-                                  "open_error": lambda v: _pct(v, 1), "true_error": lambda v: _pct(v, 1),
+                                  "next_error": lambda v: _pct(v, 1), "true_error": lambda v: _pct(v, 1),
                                   "extra_cost": cost_model.format, "cost_per_auto_label": cost_model.format,
                                   "needed": lambda v: str(int(v))}))
             for line in entry["suggestions"]:
                 console.print(f"  → {line}")
-            if "plot" in entry:
-                console.print(f"plot: {entry['plot']}")
-    if out is not None:
+        if "plot" in entry:
+            console.print(f"plot: {entry['plot']}")
+    if out is not None and runs is not None:
+        out.mkdir(parents=True, exist_ok=True)
         runs.to_csv(out / "cost_runs.csv", index=False)
         summary.to_csv(out / "cost_summary.csv", index=False)
     if as_json:

@@ -584,7 +584,7 @@ def answer_money(summary: Any, problem: Problem, cost_model: Any, money: float) 
     """For ``money``: the labeled share each method reaches (auto-labels at ≤ ε), and by hand."""
     out = []
     for method, g in summary[summary["dataset"] == problem.name].groupby("method", sort=False):
-        ok = g[g["cost"] <= money]
+        ok = g[g["cost"] <= money * (1 + 1e-9) + 1e-9]
         if ok.empty:
             out.append({"method": method, "money": money, "labeled_share": 0.0, "coverage": 0.0, "budget": None,
                         "auto_error": None, "violation_rate": None, "note": "below the smallest budget run"})
