@@ -810,8 +810,9 @@ def plot_cost(summary: Any, problem: Problem, cost_model: Any, out_dir: str | Pa
         g = g.sort_values("cost")
         c = colors[i % len(colors)]
         a1.plot(g["cost"], 100 * g["labeled_share"], marker="o", color=c, label=f"{method}: labeled (human + auto)")
-        a1.fill_between(g["cost"], 100 * (g["labeled_share"] - g["labeled_share_std"].fillna(0)),
-                        100 * (g["labeled_share"] + g["labeled_share_std"].fillna(0)), color=c, alpha=0.15)
+        sd = g["labeled_share_std"].fillna(0)
+        a1.fill_between(g["cost"], 100 * np.clip(g["labeled_share"] - sd, 0, 1),
+                        100 * np.clip(g["labeled_share"] + sd, 0, 1), color=c, alpha=0.15, label="± 1 sd over seeds")
         a1.plot(g["cost"], 100 * g["coverage"], marker=".", ls=":", color=c, label=f"{method}: auto-labeled")
         a2.plot(g["cost"], 100 * g["accuracy"], marker="o", color=c, label=f"{method}: all labels")
         a2.plot(g["cost"], 100 * (1 - g["auto_error"]), marker=".", ls=":", color=c, label=f"{method}: auto-labels")
