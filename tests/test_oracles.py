@@ -39,3 +39,14 @@ def test_bad_noise_settings_are_refused():
         SimulatedOracle([0, 1], noise_rate=1.5)
     with pytest.raises(ValueError, match="confusion"):
         SimulatedOracle([0, 1], noise="confusion", noise_rate=0.1)
+
+
+def test_class_dependent_noise_rates():
+    y = np.repeat([0, 1, 2], 3000)
+    conf = np.array([[0, 1.0, 0], [0, 0, 1.0], [1.0, 0, 0]])
+    o = SimulatedOracle(y, noise_rate=[0.3, 0.0, 0.0], noise="confusion", confusion=conf, random_state=0)
+    ans = o.label(np.arange(y.size))
+    assert 0.27 < (ans[:3000] == 1).mean() < 0.33  # cats called dogs ...
+    assert (ans[3000:] == y[3000:]).all()          # ... dogs and trucks never mistaken
+    with pytest.raises(ValueError, match="one rate per class"):
+        SimulatedOracle(y, noise_rate=[0.1, 0.1])

@@ -7,12 +7,20 @@ The public API, in three layers (see ``docs/architecture.md``):
   :mod:`surelabel.query`;
 * the loop — :class:`AutoLabeler` driven by an :class:`Oracle` such as
   :class:`SimulatedOracle`, returning an :class:`AutoLabelResult`;
-* data — :mod:`surelabel.datasets`.
+* data — :mod:`surelabel.datasets`;
+* label quality and cost — :mod:`surelabel.audit` (``find_label_issues``),
+  :func:`draw_spot_check` / :func:`spot_check_report`, :func:`rank_review`,
+  :class:`CostModel`, :func:`plan_validation`, :class:`ConsensusOracle`.
 """
 
 from __future__ import annotations
 
-from . import bounds, datasets, query, scores
+from . import audit, bounds, datasets, query, scores
+from .consensus import ConsensusOracle
+from .cost import CostModel
+from .planner import ValidationPlan, plan_validation
+from .review import rank_review
+from .spotcheck import SpotCheckReport, draw_spot_check, spot_check_report
 from .bounds import binomial_safe_rate, clopper_pearson_interval, clopper_pearson_upper, hoeffding_upper
 from .exceptions import BudgetError, InputError, OracleError, SurelabelError
 from .loop import AutoLabeler
@@ -50,6 +58,15 @@ __all__ = [
     "InputError",
     "BudgetError",
     "OracleError",
+    "ConsensusOracle",
+    "CostModel",
+    "ValidationPlan",
+    "plan_validation",
+    "rank_review",
+    "SpotCheckReport",
+    "draw_spot_check",
+    "spot_check_report",
+    "audit",
     "bounds",
     "datasets",
     "query",

@@ -160,7 +160,10 @@ def demo(as_json: bool, seed: int) -> None:
 @click.option("--delta", type=float, default=0.05, show_default=True, help="Allowed failure probability.")
 @click.option("--bound", type=click.Choice(["clopper-pearson", "hoeffding", "paper"]), default="clopper-pearson",
               show_default=True)
-@click.option("--budget", type=int, required=True, help="Human labels in all, validation included.")
+@click.option("--budget", type=int, help="Human labels in all, validation included (or give --money).")
+@click.option("--price", type=float, help="Price of one human label: cost is reported (and --money converted).")
+@click.option("--prices", type=click.Path(path_type=Path), help="Price per class: CSV (class,price) or JSON.")
+@click.option("--money", type=float, help="Money budget instead of --budget: as many labels as it surely buys.")
 @click.option("--validation-size", type=int, help="Validation labels (default: half the budget).")
 @click.option("--seed-size", type=int, help="Random training labels in round 0 (default: 20% of the rest).")
 @click.option("--batch-size", type=int, help="Training labels queried per round (default: 5% of the rest).")
@@ -174,7 +177,8 @@ def demo(as_json: bool, seed: int) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @friendly_errors
 def run(data: Path, features: str | None, feature_prefix: str | None, label_column: str, id_column: str | None,
-        epsilon: float, delta: float, bound: str, budget: int, validation_size: int | None, seed_size: int | None,
+        epsilon: float, delta: float, bound: str, budget: int | None, price: float | None, prices: Path | None,
+        money: float | None, validation_size: int | None, seed_size: int | None,
         batch_size: int | None, model: str, score: str, query: str, seed: int, out: Path | None,
         as_json: bool) -> None:
     """Auto-label the items of DATA (CSV, Parquet or JSONL), answering queries from a label column."""
@@ -200,6 +204,15 @@ def run(data: Path, features: str | None, feature_prefix: str | None, label_colu
         raise SurelabelError(
             f"Column {label_column!r} of {source} holds fewer than two classes; nothing to tell apart."
         )
+    from .cli_quality import cost_model_from_options
+
+    cost_model = cost_model_from_options(price, prices, np.unique(y.astype(str)))
+    if (budget is None) == (money is None):
+        raise SurelabelError("Give the budget as --budget LABELS or as --money AMOUNT (with --price or --prices).")
+    if money is not None:
+        if cost_model is None:
+            raise SurelabelError("--money needs the price of a label: add --price or --prices.")
+        budget = cost_model.label_budget(money)
     ids = None
     if id_column:
         id_series = select_column(frame, id_column, source)
@@ -221,8 +234,16 @@ def run(data: Path, features: str | None, feature_prefix: str | None, label_colu
     result = labeler.run(X, SimulatedOracle(y, random_state=seed))
     if out is not None:
         result.save(out, ids=ids)
+    cost = None
+    if cost_model is not None:
+        from .cost import result_cost
+
+        cost = result_cost(result, cost_model)
+        if money is not None:
+            cost["money_budget"] = money
     if as_json:
-        emit_json(_clean({**result.summary(y), "rounds": [h.to_dict() for h in result.history],
+        extra = {} if cost is None else {"cost": cost}
+        emit_json(_clean({**result.summary(y), **extra, "rounds": [h.to_dict() for h in result.history],
                           "out": None if out is None else str(out)}))
         return
     from rich.console import Console
@@ -230,11 +251,19 @@ def run(data: Path, features: str | None, feature_prefix: str | None, label_colu
     console = Console()
     console.print(_round_table(f"surelabel run {data}", result, y))
     console.print(_summary_line(str(data), result, y))
+    if cost is not None:
+        per = "—" if cost["per_auto_label"] is None else cost_model.format(cost["per_auto_label"])
+        console.print(f"cost: {cost_model.format(cost['total'])} (validation {cost_model.format(cost['validation'])}, "
+                      f"training {cost_model.format(cost['training'])}; {per} per auto-label)")
     if out is not None:
         console.print(f"Labels written to {out}")
 
 
 main.add_command(__import__("surelabel.bench.cli", fromlist=["bench"]).bench)  # surelabel bench
+
+from .cli_quality import register as _register_quality  # noqa: E402  (plan, audit, spot-check, review, quality-bench)
+
+_register_quality(main)
 
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -34,8 +34,10 @@ class SimulatedOracle:
     ----------
     y_true : array-like, shape (n,)
         The labels to answer from (ints or strings).
-    noise_rate : float in [0, 1), default 0
-        Share of answers replaced by a wrong class.
+    noise_rate : float in [0, 1) or array-like of shape (K,), default 0
+        Share of answers replaced by a wrong class; one rate per true class (in the order of
+        ``classes``) for class-dependent annotators (e.g. cats often called dogs, dogs
+        never called cats).
     noise : {"uniform", "confusion"}, default "uniform"
         ``uniform``: the wrong class is drawn uniformly from the other classes.
         ``confusion``: drawn from row ``c`` of ``confusion`` (class-dependent mistakes).
@@ -72,11 +74,12 @@ class SimulatedOracle:
         self.y_true = np.asarray(y_true)
         if self.y_true.ndim != 1:
             raise ValueError(f"y_true must be one-dimensional. Got shape {self.y_true.shape}.")
-        if not 0.0 <= float(noise_rate) < 1.0:
-            raise ValueError(f"The 'noise_rate' parameter must be in [0, 1). Got {noise_rate!r}.")
+        rates = np.asarray(noise_rate, dtype=float)
+        if rates.ndim > 1 or not ((rates >= 0.0) & (rates < 1.0)).all():
+            raise ValueError(f"The 'noise_rate' parameter must be in [0, 1) (one value, or one per class). Got {noise_rate!r}.")
         if noise not in ("uniform", "confusion"):
             raise ValueError(f"Unknown noise {noise!r}. Allowed: uniform, confusion.")
-        self.noise_rate = float(noise_rate)
+        self.noise_rate = float(rates) if rates.ndim == 0 else rates
         self.noise = noise
         if classes is None:
             self.classes_, self._codes = np.unique(self.y_true, return_inverse=True)
@@ -88,6 +91,8 @@ class SimulatedOracle:
                 raise ValueError(f"y_true holds labels that are not in 'classes': {unknown[:5]}.")
             self._codes = np.array([lookup[v] for v in self.y_true.tolist()], dtype=np.intp)
         k = self.classes_.size
+        if np.ndim(self.noise_rate) and np.shape(self.noise_rate) != (k,):
+            raise ValueError(f"Per-class noise rates need one rate per class ({k}). Got {np.shape(self.noise_rate)[0]}.")
         if noise == "confusion":
             if confusion is None:
                 raise ValueError("noise='confusion' needs a (K, K) 'confusion' matrix.")
@@ -96,7 +101,7 @@ class SimulatedOracle:
                 raise ValueError(f"'confusion' must be a non-negative ({k}, {k}) matrix. Got shape {m.shape}.")
             np.fill_diagonal(m, 0.0)
             rows = m.sum(axis=1, keepdims=True)
-            if (rows == 0).any() and self.noise_rate > 0:
+            if ((rows[:, 0] == 0) & (np.broadcast_to(self.noise_rate, (k,)) > 0)).any():
                 raise ValueError("Every row of 'confusion' needs a positive off-diagonal entry.")
             self._mistakes = m / np.where(rows == 0, 1.0, rows)
         else:
@@ -110,8 +115,9 @@ class SimulatedOracle:
         codes = self._codes[idx].copy()
         self.n_labels += idx.size
         k = self.classes_.size
-        if self.noise_rate > 0 and k > 1 and idx.size:
-            flip = self._rng.random(idx.size) < self.noise_rate
+        if np.any(np.asarray(self.noise_rate) > 0) and k > 1 and idx.size:
+            rate = self.noise_rate if np.ndim(self.noise_rate) == 0 else self.noise_rate[codes]
+            flip = self._rng.random(idx.size) < rate
             for pos in np.flatnonzero(flip):
                 c = codes[pos]
                 if self._mistakes is None:
