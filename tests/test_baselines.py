@@ -19,7 +19,7 @@ from surelabel.baselines import (
     knn_graph,
 )
 from surelabel.exceptions import BudgetError
-from surelabel.loop import VALIDATION_SHARE, predict_proba_logits
+from surelabel.engine import VALIDATION_SHARE, predict_proba_logits
 from surelabel.scores import max_proba
 from surelabel.thresholds import estimate_thresholds, select_confident
 

@@ -70,7 +70,9 @@ FINAL_PASSES = ("selective", "all")
 
 def _validation_share() -> float:
     # the loop's split of delta between the validation test and the pool's finite size
-    return float(getattr(_loop, "VALIDATION_SHARE", 0.75))
+    from . import engine
+
+    return float(engine.VALIDATION_SHARE)
 
 
 # -- bookkeeping shared by every baseline ------------------------------------------------
