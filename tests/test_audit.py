@@ -59,9 +59,10 @@ def test_audit_recovers_planted_label_errors(name, rate):
     y_noisy = plant_noise(y, rate, seed=1)
     issues = find_label_issues(X, y_noisy, random_state=0)
     pr = precision_recall(issues, y, y_noisy)
-    # floors well under what docs/quality.md reports (0.85-0.97), to be robust across versions
+    # floors under what docs/quality.md reports (precision at k 0.90-0.96, flagged precision
+    # 0.81-0.95, flagged recall 0.71-0.96), to stay robust across library versions
     assert pr["precision_at_k"] >= 0.75, pr
-    assert pr["flag_precision"] >= 0.7 and pr["flag_recall"] >= 0.7, pr
+    assert pr["flag_precision"] >= 0.7 and pr["flag_recall"] >= 0.6, pr
 
 
 def test_issue_table_has_the_promised_columns_sorted_most_suspect_first():

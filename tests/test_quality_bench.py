@@ -12,8 +12,17 @@ from surelabel.cli import main
 from surelabel.consensus import ConsensusOracle
 from surelabel.cost import CostModel
 from surelabel.oracles import SimulatedOracle
-from surelabel.quality_bench import (answer_coverage, answer_money, load_problem, noise_oracle, noise_run,
-                                     run_cost_bench, summarize_cost, summarize_noise, run_noise_bench)
+from surelabel.quality_bench import (
+    answer_coverage,
+    answer_money,
+    load_problem,
+    noise_oracle,
+    noise_run,
+    run_cost_bench,
+    run_noise_bench,
+    summarize_cost,
+    summarize_noise,
+)
 
 
 @pytest.fixture(autouse=True)

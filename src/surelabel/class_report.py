@@ -19,7 +19,6 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .planner import labels_needed
-from .thresholds import min_certifiable_size
 
 __all__ = ["per_class_report", "per_class_report_from_run", "suggest_next_labels"]
 
@@ -211,8 +210,9 @@ def suggest_next_labels(report: Any, *, top: int = 3, currency: str = "$") -> li
     >>> import pandas as pd
     >>> r = pd.DataFrame([{"class": "shirt", "extra_validation": 120.0, "extra_cost": 12.0, "next_gain": 900,
     ...                    "uncovered": 3600, "value": 75.0, "status": "hard: not certified"}])
-    >>> suggest_next_labels(r)[0]
-    "Label about 120 more validation items the model predicts as 'shirt' ($12.00): about 900 more items could be certified (75.0 items per $1)."
+    >>> print(suggest_next_labels(r)[0])  # doctest: +NORMALIZE_WHITESPACE
+    Label about 120 more validation items the model predicts as 'shirt' ($12.00): about 900 more items
+    could be certified (75.0 items per $1).
     """
     out = []
     cand = report[(report["value"] > 0) & (report["status"] != "certified")]
@@ -221,7 +221,8 @@ def suggest_next_labels(report: Any, *, top: int = 3, currency: str = "$") -> li
     for _, r in hard.sort_values("uncovered", ascending=False, kind="stable").head(top).iterrows():
         out.append(
             f"{r['class']!r}: even the model's surest uncovered predictions are wrong {100 * r['next_error']:.0f}% of "
-            f"the time on validation; more validation labels cannot certify them at this epsilon — more training labels "
+            f"the time on validation; more validation labels cannot certify them at this epsilon — "
+            f"more training labels "
             f"(of {r['class']!r} and its look-alikes), better features or a larger epsilon for it "
             f"({int(r['uncovered'])} items open)."
         )
@@ -271,7 +272,6 @@ def per_class_report_from_run(
     fitted = clone(model).fit(X[train], codes[train])
     val = np.flatnonzero(result.source == "validation")
     open_items = np.flatnonzero((result.source == "unlabeled") & result.in_pool)
-    both = np.r_[val, open_items]
     auto_items = np.flatnonzero(result.source == "auto")
     everything = np.r_[val, open_items, auto_items]
     proba, logits = predict_proba_logits(fitted, X[everything], K)

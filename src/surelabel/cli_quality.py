@@ -168,7 +168,8 @@ def plan(epsilon: float, delta: float, n_classes: int, class_names: str | None, 
                          {"expected_error": lambda v: _pct(v), "share": lambda v: _pct(v, 1),
                           "best_p_any": lambda v: f"{v:.0%}"}))
     total = result.total_any
-    console.print(f"Validation labels in all (uniform sample): {'not reachable' if not math.isfinite(total) else int(total)}")
+    reach = "not reachable" if not math.isfinite(total) else int(total)
+    console.print(f"Validation labels in all (uniform sample): {reach}")
     curve = result.curve[result.curve["group"].isin(["(all)", "(union)"])]
     console.print(_table("expected certified coverage of the predicted classes", curve,
                          ["validation_size", "expected_coverage"], {"expected_coverage": lambda v: _pct(v, 1)}))
@@ -256,7 +257,8 @@ def _read_labels(path: Path) -> Any:
 @click.argument("labels", type=click.Path(path_type=Path))
 @click.option("--n", "n", type=int, default=200, show_default=True, help="Auto-labeled items to check.")
 @click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), help="Write the batch of item ids for people (no labels shown).")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Write the batch of item ids for people (no labels shown).")
 @click.option("--answers", type=click.Path(path_type=Path), help="People's answers (id + label): report the error.")
 @click.option("--answer-column", default="label", show_default=True, help="Column of --answers with the answers.")
 @click.option("--epsilon", type=float, help="The promise to check.")
@@ -331,8 +333,10 @@ def _text(v: Any) -> str:
 @click.argument("labels", type=click.Path(path_type=Path))
 @click.option("--n", "n", type=int, default=500, show_default=True, help="Labels to queue.")
 @click.option("--by", type=click.Choice(["confidence", "issue-score"]), default="confidence", show_default=True,
-              help="confidence: auto-labels nearest their threshold first; issue-score: audit-flagged human labels first.")
-@click.option("--issues", type=click.Path(path_type=Path), help="The table 'surelabel audit --out' wrote (id, given, suggested, score, is_issue).")
+              help="confidence: auto-labels nearest their threshold first; "
+                   "issue-score: audit-flagged human labels first.")
+@click.option("--issues", type=click.Path(path_type=Path),
+              help="The table 'surelabel audit --out' wrote (id, given, suggested, score, is_issue).")
 @click.option("--out", type=click.Path(path_type=Path), help="Write the queue (.csv, .parquet or .jsonl).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
@@ -532,7 +536,8 @@ def spot_check_cmd(datasets: str, runs: int, n: int, confidence: float, jobs: in
 
 @quality_bench.command(name="planner")
 @click.option("--epsilons", default="0.01,0.02,0.05,0.1", show_default=True)
-@click.option("--ratios", default="0,0.1,0.25,0.4,0.5,0.75,0.9", show_default=True, help="Model error as a share of epsilon.")
+@click.option("--ratios", default="0,0.1,0.25,0.4,0.5,0.75,0.9", show_default=True,
+              help="Model error as a share of epsilon.")
 @click.option("--delta", type=float, default=0.05, show_default=True)
 @click.option("--check-runs", type=int, default=0, show_default=True,
               help="Run each planned size through the real threshold search this many times.")
@@ -544,7 +549,7 @@ def planner_cmd(epsilons: str, ratios: str, delta: float, check_runs: int, out: 
                 as_json: bool) -> None:
     """Validation labels needed against epsilon and the model's error, checked by simulation."""
     from .planner import plan_validation
-    from .quality_bench import plot_planner, planner_table
+    from .quality_bench import planner_table, plot_planner
 
     eps = _floats(epsilons, "epsilons") or []
     rat = _floats(ratios, "ratios") or []
@@ -579,13 +584,15 @@ def planner_cmd(epsilons: str, ratios: str, delta: float, check_runs: int, out: 
 @click.option("--seeds", type=int, default=5, show_default=True)
 @click.option("--price", type=float, help="Price of one label (default 0.05).")
 @click.option("--prices", type=click.Path(path_type=Path), help="Price per class: CSV (class,price) or JSON.")
-@click.option("--money", help="Answer: for this much money (comma-separated amounts), how much is labeled at <= epsilon?")
+@click.option("--money",
+              help="Answer: for this much money (comma-separated amounts), how much is labeled at <= epsilon?")
 @click.option("--target-coverage", help="Answer: what does labeling this share of items cost? (0-1, comma-separated)")
 @click.option("--report-budget", type=int, help="Budget of the per-class report run (default: the best-covering one).")
 @click.option("--summary", "summary_file", type=click.Path(path_type=Path),
               help="A cost_summary.csv from an earlier run: answer and plot from it (no new runs, no class report).")
 @click.option("--jobs", type=int, default=2, show_default=True)
-@click.option("--out", type=click.Path(path_type=Path), help="Folder for cost_runs.csv, cost_summary.csv, class reports.")
+@click.option("--out", type=click.Path(path_type=Path),
+              help="Folder for cost_runs.csv, cost_summary.csv, class reports.")
 @click.option("--plots", type=click.Path(path_type=Path), help="Folder for the PNG curves.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
@@ -593,12 +600,19 @@ def cost_cmd(datasets: str, budgets: str | None, seeds: int, price: float | None
              money: str | None, target_coverage: str | None, report_budget: int | None, summary_file: Path | None,
              jobs: int, out: Path | None, plots: Path | None, as_json: bool) -> None:
     """Cost–coverage and cost–accuracy curves, the money questions, and a per-class report."""
-    import pandas as pd
 
     from .class_report import suggest_next_labels
     from .cost import CostModel
-    from .quality_bench import (METHODS, answer_coverage, answer_money, class_report_for, load_problem, plot_cost,
-                                run_cost_bench, summarize_cost)
+    from .quality_bench import (
+        METHODS,
+        answer_coverage,
+        answer_money,
+        class_report_for,
+        load_problem,
+        plot_cost,
+        run_cost_bench,
+        summarize_cost,
+    )
 
     if seeds < 1:
         raise InputError(f"--seeds must be >= 1. Got {seeds}.")

@@ -148,7 +148,9 @@ class CostModel:
             )
 
     # -- prices -------------------------------------------------------------------------
-    def prices(self, labels: ArrayLike | None = None, *, n: int | None = None, times: ArrayLike | None = None) -> np.ndarray:
+    def prices(
+        self, labels: ArrayLike | None = None, *, n: int | None = None, times: ArrayLike | None = None
+    ) -> np.ndarray:
         """Price of each label (the answered class for ``per-class``, the time for ``per-second``)."""
         if self.mode == "flat":
             count = n if labels is None else len(np.asarray(labels, dtype=object).ravel())
@@ -183,7 +185,9 @@ class CostModel:
             t = np.where(missing, self.default_seconds, t)
         return self.rate * t
 
-    def cost_of(self, labels: ArrayLike | None = None, *, n: int | None = None, times: ArrayLike | None = None) -> float:
+    def cost_of(
+        self, labels: ArrayLike | None = None, *, n: int | None = None, times: ArrayLike | None = None
+    ) -> float:
         """Total price of the given labels (or of ``n`` labels, for a flat price).
 
         Examples
@@ -195,7 +199,9 @@ class CostModel:
         """
         return float(self.prices(labels, n=n, times=times).sum())
 
-    def expected_price(self, class_shares: Mapping[Any, float] | None = None, mean_seconds: float | None = None) -> float:
+    def expected_price(
+        self, class_shares: Mapping[Any, float] | None = None, mean_seconds: float | None = None
+    ) -> float:
         """Average price of one label: by class shares (per class), or at ``mean_seconds`` (per second)."""
         if self.mode == "flat":
             return self.price

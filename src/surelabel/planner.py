@@ -44,7 +44,16 @@ from .thresholds import (
     min_certifiable_size,
 )
 
-__all__ = ["ValidationPlan", "plan_validation", "certification_probability", "CertificationOdds", "error_profile", "first_test", "labels_needed", "single_test_needed"]
+__all__ = [
+    "ValidationPlan",
+    "plan_validation",
+    "certification_probability",
+    "CertificationOdds",
+    "error_profile",
+    "first_test",
+    "labels_needed",
+    "single_test_needed",
+]
 
 #: Share of ``delta`` the loop spends on validation tests (the rest covers the finite pool).
 LOOP_VALIDATION_SHARE = 0.75
@@ -534,7 +543,6 @@ def plan_validation(
     ms = DEFAULT_MIN_SUPPORT[bound] if min_support is None else max(int(min_support), 1)
     notes: list[str] = []
 
-    profiles: list[Callable[[np.ndarray], np.ndarray] | float]
     if pilot is not None:
         s, p, t = _read_pilot(pilot)
         names = np.unique(np.r_[p, t].astype(str)) if classes is None else np.asarray(classes).astype(str)
@@ -580,8 +588,11 @@ def plan_validation(
     delta_test = delta_round / K if search == "per-class" else delta_round
     target = float(epsilon)
     if expected_auto_labels is not None and loop:
-        target = float(binomial_safe_rate(int(expected_auto_labels), float(epsilon), float(delta) * (1 - LOOP_VALIDATION_SHARE)))
-        notes.append(f"target {target:.4f} < epsilon so the promise covers the {int(expected_auto_labels)} auto-labels made")
+        pool_delta = float(delta) * (1 - LOOP_VALIDATION_SHARE)
+        target = float(binomial_safe_rate(int(expected_auto_labels), float(epsilon), pool_delta))
+        notes.append(
+            f"target {target:.4f} < epsilon so the promise covers the {int(expected_auto_labels)} auto-labels made"
+        )
 
     if search == "per-class":
         groups = [str(c) for c in names]
@@ -612,7 +623,8 @@ def plan_validation(
     floor = max(min_certifiable_size(target, delta_test, bound, 0), ms)
     # beyond n_sat the first region tested no longer changes (its error allowance is capped
     # at MAX_START_ERRORS), so neither does the chance of certifying at all
-    n_sat = int(math.ceil(1.1 * max(min_certifiable_size(target, delta_test, bound, MAX_START_ERRORS), ms) / START_FRACTION)) + 2
+    n_sat = int(math.ceil(
+        1.1 * max(min_certifiable_size(target, delta_test, bound, MAX_START_ERRORS), ms) / START_FRACTION)) + 2
     need_any = np.full(len(groups), math.inf)
     need_full = np.full(len(groups), math.inf)
     best_any = np.zeros(len(groups))

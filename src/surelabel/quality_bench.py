@@ -305,7 +305,9 @@ def _audit_scores(X: np.ndarray, answers: np.ndarray, truth: np.ndarray, seed: i
     }
 
 
-def noise_run(dataset: str, noise: str, rate: float, mitigation: str, seed: int, *, audit: bool = True) -> dict[str, Any]:
+def noise_run(
+    dataset: str, noise: str, rate: float, mitigation: str, seed: int, *, audit: bool = True
+) -> dict[str, Any]:
     """One TBAL run with a noisy annotator; every figure judged against the true labels."""
     from .consensus import ConsensusOracle
     from .engine import TBALConfig, initial_draw
