@@ -7,6 +7,11 @@ import os
 import numpy as np
 import pytest
 from hypothesis import settings
+from threadpoolctl import threadpool_limits
+
+# one BLAS/OpenMP thread per process: the tests run many small fits (and joblib workers),
+# where extra threads only fight over the machine's two cores
+threadpool_limits(1)
 
 settings.register_profile("ci", max_examples=150, derandomize=True, deadline=None)
 settings.register_profile("dev", max_examples=60, deadline=None)
