@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -34,12 +35,8 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests import their helpers fro
 
 from _projects import PG_ENV, PROJECT_SETTINGS, pg_url_with_schema, small_items  # noqa: E402
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def db_url(request):
-    """``None`` (the project's own SQLite file) or a PostgreSQL URL on a fresh schema."""
-    if request.param == "sqlite":
-        yield None
-        return
+@contextlib.contextmanager
+def _pg_schema():
     base = os.environ.get(PG_ENV)
     if not base:
         pytest.skip(f"{PG_ENV} is not set (CI sets it; see .ci/postgres.sh)")
@@ -59,6 +56,23 @@ def db_url(request):
         with engine.begin() as conn:
             conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request):
+    """``None`` (the project's own SQLite file) or a PostgreSQL URL on a fresh schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with _pg_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url():
+    """A PostgreSQL URL on a fresh schema (skipped only when SURELABEL_TEST_POSTGRES_URL is unset)."""
+    with _pg_schema() as url:
+        yield url
 
 
 @pytest.fixture

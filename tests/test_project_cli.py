@@ -39,7 +39,7 @@ def items_csv(tmp_path):
 def proj(tmp_path, items_csv):
     d = tmp_path / "proj"
     result = invoke("init", d, "--items", items_csv, "--id", "id", "--feature-prefix", "f", "--text", "text",
-                    "--classes", "no,yes", "--epsilon", 0.1, "--budget", 220, "--validation-size", 120,
+                    "--classes", "no,yes", "--epsilon", 0.15, "--budget", 240, "--validation-size", 120,
                     "--seed-size", 20, "--batch-size", 20, "--seed", 0)
     assert result.exit_code == 0, result.output
     return d
@@ -77,7 +77,7 @@ def test_the_whole_workflow_by_file_with_json_output(proj, items_csv, tmp_path):
     step = json.loads(invoke("step", proj, "--json").output)
     assert step["round"] == 0 and step["status"]["round"] == 1
     s = json.loads(invoke("status", proj, "--json").output)
-    assert s["human_labels"] == {"validation": 120, "training": 20, "total": 140} and s["budget_left"] == 80
+    assert s["human_labels"] == {"validation": 120, "training": 20, "total": 140} and s["budget_left"] == 100
     for c in s["per_class"]:
         assert {"class", "threshold", "error_bound"} <= set(c)
     run = json.loads(invoke("run", proj, "--simulate-from", "label", "--json").output)
@@ -95,8 +95,8 @@ def test_the_whole_workflow_by_file_with_json_output(proj, items_csv, tmp_path):
 
 def test_run_on_a_project_folder_and_on_its_items_file_agree(proj, items_csv, tmp_path):
     invoke("run", proj, "--simulate-from", "label", "--out", tmp_path / "a.csv")
-    invoke("run", items_csv, "--feature-prefix", "f", "--label-column", "label", "--id-column", "id", "--budget", 220,
-           "--validation-size", 120, "--seed-size", 20, "--batch-size", 20, "--epsilon", 0.1, "--seed", 0,
+    invoke("run", items_csv, "--feature-prefix", "f", "--label-column", "label", "--id-column", "id", "--budget", 240,
+           "--validation-size", 120, "--seed-size", 20, "--batch-size", 20, "--epsilon", 0.15, "--seed", 0,
            "--out", tmp_path / "b.csv")
     a, b = pd.read_csv(tmp_path / "a.csv"), pd.read_csv(tmp_path / "b.csv")
     pd.testing.assert_frame_equal(a[["id", "label", "source", "round", "score"]], b)
