@@ -36,6 +36,9 @@
   function showStatus(s) {
     $("round").textContent = String(s.round);
     $("given").textContent = String(s.human_labels.total);
+    const size = s.pending_batches.reduce((n, b) => n + b.size, 0);
+    const done = s.pending_batches.reduce((n, b) => n + b.answered, 0);
+    $("batch").textContent = size ? done + " / " + size : "–";
     $("left").textContent = String(s.budget_left);
     $("coverage").textContent = pct(s.coverage, 1);
     $("bound").textContent = s.union_error_bound === null ? "–" : pct(s.union_error_bound, 2) + " ≤ " + pct(s.epsilon, 1);
