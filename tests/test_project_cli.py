@@ -246,3 +246,40 @@ def test_example_writes_items_that_init_accepts(tmp_path):
 
 def test_serve_without_a_project_is_a_one_line_error(tmp_path):
     assert_one_line_error(invoke("serve", tmp_path / "nowhere"), "does not exist")
+
+
+def test_serve_prints_its_url_as_json_and_binds_to_localhost(proj):
+    import os
+    import socket
+    import subprocess
+    import sys
+    import urllib.request
+    from pathlib import Path
+
+    import surelabel
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    src = str(Path(surelabel.__file__).resolve().parent.parent)
+    proc = subprocess.Popen([sys.executable, "-m", "surelabel.cli", "serve", str(proj), "--port", str(port), "--json"],
+                            env=dict(os.environ, PYTHONPATH=src), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    try:
+        line = proc.stdout.readline()
+        assert json.loads(line) == {"url": f"http://127.0.0.1:{port}/", "project": str(proj)}
+        for _ in range(100):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=5) as r:
+                    assert json.loads(r.read())["pending"] == 140
+                break
+            except OSError:
+                import time
+
+                time.sleep(0.1)
+        else:
+            raise AssertionError("the page did not answer")
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        proc.stdout.close()

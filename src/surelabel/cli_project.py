@@ -7,6 +7,7 @@ project folder (``run DIR --simulate-from COL``) is dispatched here from :mod:`s
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -323,6 +324,7 @@ def serve_cmd(directory: Path, host: str, port: int, db: str | None, as_json: bo
         emit_json({"url": url, "project": str(directory)})
     else:
         click.echo(f"Labeling page for {directory} at {url} (Ctrl+C to stop)")
+    sys.stdout.flush()
     try:
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:

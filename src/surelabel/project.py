@@ -90,11 +90,6 @@ DB_FILE = "project.db"
 FORMAT = "surelabel-project"
 LEASE_SECONDS = 300.0
 
-#: Settings stored at ``init`` (and nothing else is read from the configuration).
-CONFIG_KEYS = ("classes", "epsilon", "delta", "bound", "model", "budget", "validation_size", "seed_size",
-               "batch_size", "score", "query", "seed", "id_column", "feature_columns", "text_column",
-               "image_column", "embedding_column")
-
 
 class ProjectError(SurelabelError):
     """A project folder or one of its operations cannot be used as asked."""

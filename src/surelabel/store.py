@@ -54,7 +54,6 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
-    text,
     update,
 )
 from sqlalchemy.engine import Engine, make_url
@@ -605,9 +604,3 @@ def _set_meta(conn: Connection, key: str, value: str) -> None:
     done = conn.execute(update(T_META).where(T_META.c.key == key).values(value=value)).rowcount
     if not done:
         conn.execute(insert(T_META).values(key=key, value=value))
-
-
-def drop_all(conn: Connection) -> None:
-    """Remove every surelabel table (tests and ``--db`` clean-ups only)."""
-    conn.execute(text("SELECT 1"))
-    _MD.drop_all(conn)
