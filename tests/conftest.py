@@ -35,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests import their helpers fro
 
 from _projects import PG_ENV, PROJECT_SETTINGS, pg_url_with_schema, small_items  # noqa: E402
 
+
 @contextlib.contextmanager
 def _pg_schema():
     base = os.environ.get(PG_ENV)

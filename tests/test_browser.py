@@ -11,8 +11,8 @@ import tempfile
 import threading
 
 import pytest
-from _projects import small_items
 
+from _projects import small_items
 from surelabel.project import Project
 from surelabel.web import create_app
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from _projects import PROJECT_SETTINGS, small_items
 
 import surelabel
+from _projects import PROJECT_SETTINGS, small_items
 from surelabel.project import Answer, Project
 
 SRC = str(Path(surelabel.__file__).resolve().parent.parent)

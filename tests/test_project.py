@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from _projects import PROJECT_SETTINGS, small_items
 
+from _projects import PROJECT_SETTINGS, small_items
 from surelabel import AutoLabeler, SimulatedOracle
 from surelabel.exceptions import InputError
 from surelabel.models import make_model

@@ -6,9 +6,9 @@ import json
 
 import pandas as pd
 import pytest
-from _projects import small_items
 from click.testing import CliRunner
 
+from _projects import small_items
 from surelabel.cli import main
 from surelabel.exchange import read_answers
 from surelabel.project import Project

@@ -5,10 +5,10 @@ from __future__ import annotations
 import threading
 
 import pytest
-from _projects import small_items
 from click.testing import CliRunner
 from sqlalchemy import select, update
 
+from _projects import small_items
 from surelabel.cli import main
 from surelabel.project import Answer, Project
 from surelabel.store import (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from _projects import small_items
 
+from _projects import small_items
 from surelabel.project import Answer, Project
 from surelabel.web import create_app
 

@@ -144,7 +144,8 @@ def next_cmd(directory: Path, fmt: str | None, out: Path | None, label_config: P
 
     Example: surelabel next proj --out batch.csv
     """
-    from .exchange import batch_rows, label_config as make_config, write_batch
+    from .exchange import batch_rows, write_batch
+    from .exchange import label_config as make_config
 
     if fmt is None:
         suffix = out.suffix.lower() if out is not None else ""
@@ -222,7 +223,8 @@ def step_cmd(directory: Path, partial: bool, db: str | None, as_json: bool) -> N
     click.echo(f"Round {result.round}: {result.n_auto_labeled} item(s) auto-labeled, coverage "
                f"{_pct(result.coverage, 1)}, certified error bound {_pct(bound)} (promise ≤ {_pct(s['epsilon'], 1)}).")
     if result.stop_reason:
-        click.echo(f"Stopped: {result.stop_reason}. Export the labels: surelabel export {directory} --out labels.parquet")
+        click.echo(f"Stopped: {result.stop_reason}. Export the labels: "
+                   f"surelabel export {directory} --out labels.parquet")
     else:
         click.echo(f"Batch {result.next_batch}: {result.n_queried} item(s) to label: surelabel next {directory} "
                    "--out batch.csv")

@@ -65,7 +65,7 @@ from .engine import (
     run_round,
 )
 from .exceptions import InputError, SurelabelError
-from .store import ProjectBusyError, SchemaVersionError, Store, StoreError
+from .store import ProjectBusyError, SchemaVersionError, Store
 
 __all__ = [
     "Project",
@@ -312,7 +312,7 @@ class Project:
         if str_ids.duplicated().any():
             raise InputError(f"{source}: ids of column {id_column!r} are not unique once written as text.")
         X, feature_cols, embedding = _features_from(frame, source, features, feature_prefix)
-        for name, col in (("--text", text), ("--image", image)):
+        for col in (text, image):
             if col:
                 select_column(frame, col, source)
         if text and image:
@@ -385,7 +385,9 @@ class Project:
             raise ProjectError(f"{path} is not a folder; give a project folder made by surelabel init.")
         marker_path = path / PROJECT_FILE
         if not marker_path.is_file():
-            raise ProjectError(f"{path} is not a surelabel project (no {PROJECT_FILE}); create one with surelabel init.")
+            raise ProjectError(
+                f"{path} is not a surelabel project (no {PROJECT_FILE}); create one with surelabel init."
+            )
         try:
             marker = json.loads(marker_path.read_text(encoding="utf-8"))
             if not isinstance(marker, dict) or marker.get("format") != FORMAT:
@@ -806,7 +808,7 @@ class Project:
         })
 
     def export(self, out: str | Path, fmt: str | None = None) -> Path:
-        """Write :meth:`labels` to ``.parquet`` / ``.csv`` / ``.jsonl``, or Label Studio JSON (``fmt="labelstudio"``)."""
+        """Write :meth:`labels` to ``.parquet``, ``.csv``, ``.jsonl``, or Label Studio tasks (``fmt="labelstudio"``)."""
         from .exchange import write_labels
 
         return write_labels(self, Path(out), fmt)

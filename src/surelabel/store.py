@@ -250,7 +250,9 @@ class Store:
         try:
             parsed = make_url(url)
         except ArgumentError:
-            raise StoreError(f"{url!r} is not a database URL; use sqlite:///FILE or postgresql://USER@HOST/DB.") from None
+            raise StoreError(
+                f"{url!r} is not a database URL; use sqlite:///FILE or postgresql://USER@HOST/DB."
+            ) from None
         backend = parsed.get_backend_name()
         if backend not in ("sqlite", "postgresql"):
             raise StoreError(f"Unsupported database {backend!r}: use SQLite (the default) or a postgresql:// URL.")
