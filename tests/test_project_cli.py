@@ -283,3 +283,27 @@ def test_serve_prints_its_url_as_json_and_binds_to_localhost(proj):
         proc.terminate()
         proc.wait(30)
         proc.stdout.close()
+
+
+def test_jsonl_and_labelstudio_json_min_answers_are_read(proj, tmp_path):
+    (a_id, a_lab), (b_id, b_lab), (c_id, c_lab) = pending_rows(proj)
+    jsonl = answers_file(tmp_path, "a.jsonl", json.dumps({"id": a_id, "label": a_lab, "annotator": "cy",
+                                                          "seconds": 4}) + "\n\n")
+    assert json.loads(invoke("import", proj, jsonl, "--json").output)["recorded"] == 1
+    json_min = answers_file(tmp_path, "min.json", json.dumps([
+        {"id": 11, "item_id": b_id, "label": b_lab, "annotator": "dee@x", "lead_time": 2.5},
+        {"id": 12, "item_id": c_id, "label": {"choices": [c_lab]}},
+    ]))
+    assert json.loads(invoke("import", proj, json_min, "--json").output)["recorded"] == 2
+    with Project.open(proj) as p:
+        labels = p.labels().set_index("id")
+    assert labels.loc[a_id, "annotator"] == "cy" and labels.loc[a_id, "seconds"] == 4
+    assert labels.loc[b_id, "annotator"] == "dee@x" and labels.loc[b_id, "channel"] == "labelstudio"
+    assert labels.loc[c_id, "label"] == c_lab
+
+
+def test_feature_only_batches_list_the_features(items_csv, tmp_path):
+    invoke("init", tmp_path / "p", "--items", items_csv, "--id", "id", "--features", "f0,f1", "--classes", "no,yes",
+           "--budget", 60)
+    out = invoke("next", tmp_path / "p").output
+    assert out.splitlines()[0] == "id,label,batch,kind,round,f0,f1"
