@@ -62,6 +62,8 @@ def test_step_refuses_while_answers_are_missing_and_partial_returns_them_to_the_
     items = small_items()
     project = make_project()
     pending = project.pending()
+    with pytest.raises(ProjectError, match="no answers yet"):
+        project.step(partial=True)
     project.record_answers(answers_for(project, items, pending[:-5]))
     with pytest.raises(ProjectError, match="5 unanswered item"):
         project.step()

@@ -645,6 +645,8 @@ class Project:
                                        "nothing more to run. Export the labels with surelabel export.")
                 pending = self._pending(snap)
                 open_batches = sorted({b for b, _, _ in snap.open_items})
+                if pending and partial and len(pending) == len(snap.open_items):
+                    raise ProjectError(f"Round {r} has no answers yet; import some before running it.")
                 if pending and not partial:
                     ids = ", ".join(repr(p.item_id) for p in pending[:3]) + (" …" if len(pending) > 3 else "")
                     raise ProjectError(
