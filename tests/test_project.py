@@ -189,3 +189,18 @@ def test_creating_into_a_non_empty_folder_or_with_bad_settings_is_refused(tmp_pa
     with pytest.raises(ValueError, match="Unknown model"):
         Project.create(tmp_path / "b", items, id_column="id", feature_prefix="f", classes=["no", "yes"], budget=50,
                        model="magic")
+
+
+def test_an_embedding_column_of_vectors_serves_as_features(tmp_path):
+    items = small_items()
+    cols = [c for c in items.columns if c.startswith("f")]
+    items["emb"] = list(items[cols].to_numpy())
+    items = items.drop(columns=cols)
+    items.to_parquet(tmp_path / "items.parquet")
+    with Project.create(tmp_path / "p", tmp_path / "items.parquet", id_column="id", features=["emb"],
+                        classes=["no", "yes"], **PROJECT_SETTINGS) as project:
+        assert project.X.shape == (600, 5) and project.config["embedding_column"] == "emb"
+        project.simulate("label")
+        ref = reference_run(small_items(), PROJECT_SETTINGS)
+        assert project.labels()["source"].tolist() == ref.source.tolist()
+        assert "emb[0]" in project.display(0)["fields"]
