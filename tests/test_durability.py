@@ -273,3 +273,23 @@ def test_a_round_killed_on_postgresql_leaves_nothing_half_written(template, tmp_
     assert crashed.returncode == -signal.SIGKILL, crashed.stderr
     assert_consistent(d, db=db_url)
     pd.testing.assert_frame_equal(finish(d, db=db_url), expected)
+
+
+def test_two_steps_at_once_run_the_round_once_and_both_succeed(template, tmp_path):
+    tmpl, _ = template
+    d = fresh(tmpl, tmp_path)
+    with Project.open(d) as p:
+        truth = dict(zip(p.frame["id"], p.frame["label"]))
+        p.record_answers([Answer(x.item_id, truth[x.item_id]) for x in p.pending()])
+    procs = [subprocess.Popen([sys.executable, "-m", "surelabel.cli", "step", str(d), "--json"],
+                              env=env(SURELABEL_BUSY_TIMEOUT=60), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(2)]
+    results = []
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+        results.append(json.loads(out))
+    assert sorted(r["already_done"] for r in results) == [False, True]
+    assert all(r["round"] == 0 for r in results)
+    _, status = assert_consistent(d)
+    assert status["round"] == 1

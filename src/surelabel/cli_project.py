@@ -218,6 +218,10 @@ def step_cmd(directory: Path, partial: bool, db: str | None, as_json: bool) -> N
     if as_json:
         emit_json(_clean({**result.to_dict(), "status": s}))
         return
+    if result.already_done:
+        click.echo(f"Round {result.round} was run by another process meanwhile.")
+        click.echo(_next_hint(s, directory))
+        return
     rep = result.report
     bound = rep.get("union_upper_bound")
     click.echo(f"Round {result.round}: {result.n_auto_labeled} item(s) auto-labeled, coverage "

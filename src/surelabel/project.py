@@ -626,19 +626,23 @@ class Project:
         """Run one round with the answers received so far, and queue the next batch.
 
         Refuses while the round's batches still have unanswered items, unless ``partial``:
-        then they are closed and their unanswered items go back to the pool. With
-        ``expect_round``, a round another process already ran is reported, not an error.
+        then they are closed and their unanswered items go back to the pool. A round that
+        another process ran meanwhile (``expect_round``, by default the current round when the
+        call starts) is reported with ``already_done=True``, not run twice.
         """
         from .loop import round_report
         from .models import make_model
 
         cfg = self.tbal_config
+        if expect_round is None:  # the round this call is for: if another process runs it meanwhile, say so
+            with self.store.read() as conn:
+                expect_round = len(self.store.rounds(conn))
         with self.store.step_lock(lock_timeout):
             for _attempt in range(5):
                 with self.store.read() as conn:
                     snap = self._snapshot(conn)
                 r = snap.round
-                if expect_round is not None and r != expect_round:
+                if r != expect_round:
                     return self._done_result(snap, expect_round)
                 if snap.stop_reason:
                     raise ProjectError(f"Project {self.path} has stopped ({snap.stop_reason}); "
