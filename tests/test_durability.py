@@ -9,6 +9,7 @@ run gives exactly the labels of a run that was never interrupted.
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import shutil
@@ -188,7 +189,7 @@ def label_through_the_page(server, truth, limit=1000):
             item = data["item"]
             code, _ = server.post("api/answer", {"annotator": "ana", "item_id": item["id"], "batch": item["batch"],
                                                  "label": truth[item["id"]], "seconds": 1.5})
-        except (urllib.error.URLError, ConnectionError, OSError):
+        except (OSError, http.client.HTTPException, ValueError):  # the server died mid-request
             break
         if code == 200:
             acked.append((item["id"], truth[item["id"]]))
