@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -29,3 +32,69 @@ def ball():
 @pytest.fixture
 def rng():
     return np.random.default_rng(0)
+
+
+# ---------------------------------------------------------------- labeling projects
+
+sys.path.insert(0, str(Path(__file__).parent))  # tests import their helpers from _projects.py
+
+from _projects import PG_ENV, PROJECT_SETTINGS, pg_url_with_schema, small_items  # noqa: E402
+
+
+@contextlib.contextmanager
+def _pg_schema():
+    base = os.environ.get(PG_ENV)
+    if not base:
+        pytest.skip(f"{PG_ENV} is not set (CI sets it; see .ci/postgres.sh)")
+    import uuid
+
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.pool import NullPool
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(make_url(base).set(drivername="postgresql+psycopg"), poolclass=NullPool)
+    with engine.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield pg_url_with_schema(base, schema)
+    finally:
+        with engine.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request):
+    """``None`` (the project's own SQLite file) or a PostgreSQL URL on a fresh schema."""
+    if request.param == "sqlite":
+        yield None
+        return
+    with _pg_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def pg_url():
+    """A PostgreSQL URL on a fresh schema (skipped only when SURELABEL_TEST_POSTGRES_URL is unset)."""
+    with _pg_schema() as url:
+        yield url
+
+
+@pytest.fixture
+def make_project(tmp_path, db_url):
+    """``make_project(**overrides) -> Project`` on the small items; every project made is closed afterwards."""
+    from surelabel.project import Project
+
+    made = []
+
+    def make(name="proj", items=None, **overrides):
+        settings = {**PROJECT_SETTINGS, **overrides}
+        project = Project.create(tmp_path / name, small_items() if items is None else items, id_column="id",
+                                 feature_prefix="f", text="text", classes=["no", "yes"], db=db_url, **settings)
+        made.append(project)
+        return project
+
+    yield make
+    for p in made:
+        p.close()

@@ -156,39 +156,66 @@ def demo(as_json: bool, seed: int) -> None:
 @click.option("--label-column", "--simulate-from", "label_column", required=True,
               help="Column with known labels; it answers the simulated annotator.")
 @click.option("--id-column", help="Column with item ids (default: row number).")
-@click.option("--epsilon", type=float, default=0.05, show_default=True, help="Largest share of wrong auto-labels.")
-@click.option("--delta", type=float, default=0.05, show_default=True, help="Allowed failure probability.")
-@click.option("--bound", type=click.Choice(["clopper-pearson", "hoeffding", "paper"]), default="clopper-pearson",
-              show_default=True)
-@click.option("--budget", type=int, help="Human labels in all, validation included (or give --money).")
+@click.option("--epsilon", type=float, help="Largest share of wrong auto-labels.  [default: 0.05]")
+@click.option("--delta", type=float, help="Allowed failure probability.  [default: 0.05]")
+@click.option("--bound", type=click.Choice(["clopper-pearson", "hoeffding", "paper"]),
+              help="Error bound.  [default: clopper-pearson]")
+@click.option("--budget", type=int, help="Human labels in all, validation included (required for a file).")
 @click.option("--price", type=float, help="Price of one human label: cost is reported (and --money converted).")
 @click.option("--prices", type=click.Path(path_type=Path), help="Price per class: CSV (class,price) or JSON.")
 @click.option("--money", type=float, help="Money budget instead of --budget: as many labels as it surely buys.")
 @click.option("--validation-size", type=int, help="Validation labels (default: half the budget).")
 @click.option("--seed-size", type=int, help="Random training labels in round 0 (default: 20% of the rest).")
 @click.option("--batch-size", type=int, help="Training labels queried per round (default: 5% of the rest).")
-@click.option("--model", default="logreg", show_default=True,
-              help="logreg, linear-svm, paper-svm, random-forest, hist-gb, knn, naive-bayes.")
-@click.option("--score", default="max_proba", show_default=True, help="max_proba, margin, neg_entropy or energy.")
-@click.option("--query", default="margin_random", show_default=True,
-              help="random, margin, least_confident, entropy or margin_random.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed; same seed, same labels.")
+@click.option("--model", help="logreg, linear-svm, paper-svm, random-forest, hist-gb, knn, naive-bayes.  "
+              "[default: logreg]")
+@click.option("--score", help="max_proba, margin, neg_entropy or energy.  [default: max_proba]")
+@click.option("--query", help="random, margin, least_confident, entropy or margin_random.  [default: margin_random]")
+@click.option("--seed", type=int, help="Random seed; same seed, same labels.  [default: 0]")
 @click.option("--out", type=click.Path(path_type=Path), help="Write labels to .parquet, .csv or .jsonl.")
+@click.option("--db", "db", metavar="URL", envvar="SURELABEL_DB",
+              help="Project folders only: the database URL, when not the project's own.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @friendly_errors
 def run(data: Path, features: str | None, feature_prefix: str | None, label_column: str, id_column: str | None,
-        epsilon: float, delta: float, bound: str, budget: int | None, price: float | None, prices: Path | None,
-        money: float | None, validation_size: int | None, seed_size: int | None,
-        batch_size: int | None, model: str, score: str, query: str, seed: int, out: Path | None,
+        epsilon: float | None, delta: float | None, bound: str | None, budget: int | None, price: float | None,
+        prices: Path | None, money: float | None,
+        validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str | None,
+        score: str | None, query: str | None, seed: int | None, out: Path | None, db: str | None,
         as_json: bool) -> None:
-    """Auto-label the items of DATA (CSV, Parquet or JSONL), answering queries from a label column."""
+    """Auto-label DATA, answering queries from a column of known labels.
+
+    DATA is an items file (CSV, Parquet or JSONL; every option applies) or a project folder made
+    by surelabel init: then the project's stored settings are used, and the column answers every
+    batch through the same steps as people (surelabel run DIR --simulate-from COL).
+    """
     from .io import check_unique_ids, read_table, select_column, select_features
     from .loop import AutoLabeler
     from .models import make_model
     from .oracles import SimulatedOracle
+    from .project import is_project
 
     if out is not None and out.suffix.lower() not in (".parquet", ".csv", ".jsonl"):
         raise SurelabelError(f"Cannot write {out}: use a .parquet, .csv or .jsonl file name.")
+    if is_project(data):
+        given = {"--features": features, "--feature-prefix": feature_prefix, "--id-column": id_column,
+                 "--epsilon": epsilon, "--delta": delta, "--bound": bound, "--budget": budget,
+                 "--validation-size": validation_size, "--seed-size": seed_size, "--batch-size": batch_size,
+                 "--model": model, "--score": score, "--query": query, "--seed": seed, "--price": price,
+                 "--prices": prices, "--money": money}
+        clash = [k for k, v in given.items() if v is not None]
+        if clash:
+            raise SurelabelError(f"{data} is a project: its settings were fixed by surelabel init; "
+                                 f"drop {', '.join(clash)}.")
+        from .cli_project import simulate_project
+
+        simulate_project(data, label_column, out, db, as_json)
+        return
+    epsilon = 0.05 if epsilon is None else epsilon
+    delta = 0.05 if delta is None else delta
+    bound = bound or "clopper-pearson"
+    model, score, query = model or "logreg", score or "max_proba", query or "margin_random"
+    seed = 0 if seed is None else seed
     frame = read_table(data)
     source = str(data)
     cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
@@ -265,5 +292,10 @@ from .cli_quality import register as _register_quality  # noqa: E402  (plan, aud
 
 _register_quality(main)
 
+from . import cli_project  # noqa: E402,F401  (registers init, next, import, step, status, export, serve, example)
+
 if __name__ == "__main__":  # pragma: no cover
-    main()
+    # ``python -m surelabel.cli``: run the imported module's group, which has every command registered
+    from surelabel.cli import main as _main
+
+    _main()

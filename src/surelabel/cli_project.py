@@ -1,0 +1,361 @@
+"""The project commands of ``surelabel``: init, next, import, step, status, export, serve, example.
+
+Thin like the rest of the CLI: parse, call :class:`~surelabel.project.Project`, print (a
+sentence or a table for people, one JSON object with ``--json``). ``surelabel run`` on a
+project folder (``run DIR --simulate-from COL``) is dispatched here from :mod:`surelabel.cli`.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .cli import _clean, _pct, emit_json, friendly_errors, main
+from .exceptions import InputError
+
+__all__ = ["simulate_project", "status_text"]
+
+DB_HELP = "Database URL (default: project.db inside DIR); e.g. postgresql://user@host/db for a team."
+
+
+def _open(directory: Path, db: str | None = None):
+    from .project import Project
+
+    return Project.open(directory, db=db)
+
+
+def _db_option(f: Any) -> Any:
+    return click.option("--db", "db", metavar="URL", envvar="SURELABEL_DB", help=DB_HELP)(f)
+
+
+def _json_option(f: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(f)
+
+
+def status_text(s: dict[str, Any]) -> str:
+    """A few lines for people: where the project stands."""
+    h = s["human_labels"]
+    lines = [
+        f"Project {s['project']}: {s['n_items']} items, round {s['round']}"
+        + (f", stopped ({s['stop_reason']})" if s["stop_reason"] else ""),
+        f"  coverage {_pct(s['coverage'], 1)} ({s['n_auto']} auto-labeled), promise: wrong auto-labels ≤ "
+        f"{_pct(s['epsilon'], 1)} with probability ≥ {1 - s['delta']:.0%}",
+        f"  human labels {h['total']} of {s['budget']} (validation {h['validation']}, training {h['training']}),"
+        f" {s['budget_left']} left",
+    ]
+    for b in s["pending_batches"]:
+        lines.append(f"  batch {b['batch']} (round {b['round']}, {b['kind']}): {b['answered']}/{b['size']} answered")
+    certified = [p for p in s["per_class"] if p["threshold"] is not None]
+    if s["history"]:
+        lines.append("  class: threshold, certified error bound, auto-labels")
+        for p in s["per_class"]:
+            thr = "—" if p["threshold"] is None else f"{p['threshold']:.3g}"
+            lines.append(f"    {p['class']}: {thr}, {_pct(p['error_bound'])}, {p['auto_labeled']}")
+        if not certified:
+            lines.append("  no class is certified yet: more validation or training labels are needed")
+        elif s["union_error_bound"] is not None:
+            lines.append(f"  certified bound on the share of wrong auto-labels: {_pct(s['union_error_bound'])}")
+    return "\n".join(lines)
+
+
+def _next_hint(s: dict[str, Any], directory: Path) -> str:
+    if s["stop_reason"]:
+        return f"Stopped ({s['stop_reason']}). Export the labels: surelabel export {directory} --out labels.parquet"
+    if s["pending"]:
+        return f"{s['pending']} item(s) wait for answers: surelabel next {directory} --out batch.csv"
+    return f"Every item of round {s['round']} is answered: surelabel step {directory}"
+
+
+@main.command("init")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--items", "items", type=click.Path(path_type=Path), required=True,
+              help="The items: a .csv, .parquet or .jsonl file.")
+@click.option("--id", "id_column", required=True, help="Column with unique item ids.")
+@click.option("--features", help="Comma-separated feature columns (or one column holding vectors).")
+@click.option("--feature-prefix", help="Use every column whose name starts with this prefix.")
+@click.option("--text", "text", help="Column with the text people read.")
+@click.option("--image", "image", help="Column with an image path (relative to the items file) or URL.")
+@click.option("--classes", required=True, help="Comma-separated class names, e.g. cat,dog,bird.")
+@click.option("--epsilon", type=float, default=0.05, show_default=True, help="Largest share of wrong auto-labels.")
+@click.option("--delta", type=float, default=0.05, show_default=True, help="Allowed failure probability.")
+@click.option("--bound", type=click.Choice(["clopper-pearson", "hoeffding", "paper"]), default="clopper-pearson",
+              show_default=True)
+@click.option("--budget", type=int, required=True, help="Human labels in all, validation included.")
+@click.option("--validation-size", type=int, help="Validation labels (default: half the budget).")
+@click.option("--seed-size", type=int, help="Random training labels in round 0 (default: 20% of the rest).")
+@click.option("--batch-size", type=int, help="Training labels asked per round (default: 5% of the rest).")
+@click.option("--model", default="logreg", show_default=True,
+              help="logreg, linear-svm, paper-svm, random-forest, hist-gb, knn, naive-bayes.")
+@click.option("--score", default="max_proba", show_default=True, help="max_proba, margin, neg_entropy or energy.")
+@click.option("--query", default="margin_random", show_default=True,
+              help="random, margin, least_confident, entropy or margin_random.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Random seed, stored: the same items, settings, seed and answers give the same labels.")
+@_db_option
+@_json_option
+@friendly_errors
+def init_cmd(directory: Path, items: Path, id_column: str, features: str | None, feature_prefix: str | None,
+             text: str | None, image: str | None, classes: str, epsilon: float, delta: float, bound: str,
+             budget: int, validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str,
+             score: str, query: str, seed: int, db: str | None, as_json: bool) -> None:
+    """Create a labeling project in DIR from an items file.
+
+    Round 0's work is queued at once: a random validation batch and a random seed batch.
+
+    Example: surelabel init proj --items items.csv --id id --feature-prefix px --classes 0,1,2 --budget 300
+    """
+    from .project import Project
+
+    cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
+    with Project.create(directory, items, id_column=id_column, features=cols, feature_prefix=feature_prefix,
+                        text=text, image=image, classes=[c for c in classes.split(",")], epsilon=epsilon,
+                        delta=delta, bound=bound, model=model, budget=budget, validation_size=validation_size,
+                        seed_size=seed_size, batch_size=batch_size, score=score, query=query, seed=seed,
+                        db=db) as project:
+        s = project.status()
+        config = project.config
+    if as_json:
+        emit_json(_clean({**s, "config": config}))
+        return
+    click.echo(f"Created project {directory}: {s['n_items']} items, classes {', '.join(s['classes'])}, "
+               f"budget {s['budget']} (validation {config['validation_size']}, seed {config['seed_size']}, "
+               f"batches of {config['batch_size']}), seed {config['seed']}.")
+    click.echo(_next_hint(s, directory))
+
+
+@main.command("next")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(["csv", "jsonl", "labelstudio"]),
+              help="File format (default: from --out's extension, else csv).")
+@click.option("--out", type=click.Path(path_type=Path), help="Write the items to this file (default: print them).")
+@click.option("--label-config", type=click.Path(path_type=Path),
+              help="Also write the matching Label Studio labeling config (XML) here.")
+@_db_option
+@_json_option
+@friendly_errors
+def next_cmd(directory: Path, fmt: str | None, out: Path | None, label_config: Path | None, db: str | None,
+             as_json: bool) -> None:
+    """The items people should label now (validation first, then training), as a file to hand out.
+
+    Fill in the label column and give the file back with surelabel import.
+
+    Example: surelabel next proj --out batch.csv
+    """
+    from .exchange import batch_rows, write_batch
+    from .exchange import label_config as make_config
+
+    if fmt is None:
+        suffix = out.suffix.lower() if out is not None else ""
+        fmt = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "labelstudio"}.get(suffix, "csv")
+    with _open(directory, db) as project:
+        pending = project.pending()
+        s = project.status()
+        text = write_batch(project, pending, out, fmt) if (out is not None or not as_json) else ""
+        rows = batch_rows(project, pending) if as_json else []
+        config = make_config(project.classes, "image" if project.config.get("image_column") else "text")
+    if label_config is not None:
+        label_config.write_text(config, encoding="utf-8")
+    if as_json:
+        emit_json(_clean({"count": len(pending), "round": s["round"], "stop_reason": s["stop_reason"],
+                          "out": None if out is None else str(out), "format": fmt,
+                          "pending_batches": s["pending_batches"], "items": rows,
+                          **({"label_config": config} if fmt == "labelstudio" else {})}))
+        return
+    if out is None:
+        click.echo(text, nl=False)
+        return
+    if pending:
+        parts = ", ".join(f"batch {b['batch']} ({b['kind']}, {b['size'] - b['answered']})"
+                          for b in s["pending_batches"] if b["size"] > b["answered"])
+        click.echo(f"Wrote {len(pending)} item(s) to label to {out}: {parts}.")
+    else:
+        click.echo(f"Nothing to label. {_next_hint(s, directory)}")
+
+
+@main.command("import")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("answers", type=click.Path(path_type=Path))
+@click.option("--annotator", help="Who answered (when the file does not say).")
+@_db_option
+@_json_option
+@friendly_errors
+def import_cmd(directory: Path, answers: Path, annotator: str | None, db: str | None, as_json: bool) -> None:
+    """Record the answers in ANSWERS (CSV, JSONL or a Label Studio JSON export).
+
+    Every row is checked first; nothing is written unless the whole file is valid.
+
+    Example: surelabel import proj answers.csv
+    """
+    with _open(directory, db) as project:
+        summary = project.import_answers(answers, annotator=annotator)
+        s = project.status()
+    if as_json:
+        emit_json(_clean({**summary.to_dict(), "round": s["round"], "pending": s["pending"]}))
+        return
+    click.echo(f"Recorded {summary.recorded} answer(s) from {answers} ({summary.unchanged} already recorded, "
+               f"{summary.corrected} corrected).")
+    click.echo(_next_hint(s, directory))
+
+
+@main.command("step")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--partial", is_flag=True,
+              help="Run the round even if some items are unanswered (they go back to the pool).")
+@_db_option
+@_json_option
+@friendly_errors
+def step_cmd(directory: Path, partial: bool, db: str | None, as_json: bool) -> None:
+    """Run a round with the answers received: train, certify thresholds, auto-label, queue the next batch.
+
+    Example: surelabel step proj
+    """
+    with _open(directory, db) as project:
+        result = project.step(partial=partial)
+        s = project.status()
+    if as_json:
+        emit_json(_clean({**result.to_dict(), "status": s}))
+        return
+    if result.already_done:
+        click.echo(f"Round {result.round} was run by another process meanwhile.")
+        click.echo(_next_hint(s, directory))
+        return
+    rep = result.report
+    bound = rep.get("union_upper_bound")
+    click.echo(f"Round {result.round}: {result.n_auto_labeled} item(s) auto-labeled, coverage "
+               f"{_pct(result.coverage, 1)}, certified error bound {_pct(bound)} (promise ≤ {_pct(s['epsilon'], 1)}).")
+    if result.stop_reason:
+        click.echo(f"Stopped: {result.stop_reason}. Export the labels: "
+                   f"surelabel export {directory} --out labels.parquet")
+    else:
+        click.echo(f"Batch {result.next_batch}: {result.n_queried} item(s) to label: surelabel next {directory} "
+                   "--out batch.csv")
+
+
+@main.command("status")
+@click.argument("directory", type=click.Path(path_type=Path))
+@_db_option
+@_json_option
+@friendly_errors
+def status_cmd(directory: Path, db: str | None, as_json: bool) -> None:
+    """Coverage, certified error bound per class, labels spent and left, pending batches, stop reason.
+
+    Example: surelabel status proj --json
+    """
+    with _open(directory, db) as project:
+        s = project.status()
+    if as_json:
+        emit_json(_clean(s))
+        return
+    click.echo(status_text(s))
+    click.echo(_next_hint(s, directory))
+
+
+@main.command("export")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="labels.parquet, .csv, .jsonl, or a .json file with --format labelstudio.")
+@click.option("--format", "fmt", type=click.Choice(["parquet", "csv", "jsonl", "labelstudio"]),
+              help="Default: from the extension (.json means labelstudio).")
+@click.option("--label-config", type=click.Path(path_type=Path),
+              help="Also write the matching Label Studio labeling config (XML) here.")
+@_db_option
+@_json_option
+@friendly_errors
+def export_cmd(directory: Path, out: Path, fmt: str | None, label_config: Path | None, db: str | None,
+               as_json: bool) -> None:
+    """Write every item's label with its source, round and score (or Label Studio tasks).
+
+    In Label Studio format auto-labels are predictions (score, model version) and human labels
+    annotations, so machine and human labels stay apart.
+
+    Example: surelabel export proj --out labels.parquet
+    """
+    from .exchange import label_config as make_config
+
+    with _open(directory, db) as project:
+        path = project.export(out, fmt)
+        s = project.status()
+        config = make_config(project.classes, "image" if project.config.get("image_column") else "text")
+    if label_config is not None:
+        label_config.write_text(config, encoding="utf-8")
+    if as_json:
+        emit_json(_clean({"out": str(path), "n_items": s["n_items"], "n_auto": s["n_auto"],
+                          "human_labels": s["human_labels"], "coverage": s["coverage"],
+                          "stop_reason": s["stop_reason"]}))
+        return
+    click.echo(f"Wrote {s['n_items']} item(s) to {path}: {s['n_auto']} auto-labeled, "
+               f"{s['human_labels']['total']} labeled by people.")
+
+
+def simulate_project(directory: Path, column: str, out: Path | None, db: str | None, as_json: bool) -> None:
+    """``surelabel run DIR --simulate-from COL``: answer every batch from COL, through the same steps as people."""
+    with _open(directory, db) as project:
+        s = project.simulate(column)
+        if out is not None:
+            project.export(out)
+    if as_json:
+        emit_json(_clean({**s, "out": None if out is None else str(out)}))
+        return
+    click.echo(status_text(s))
+    if out is not None:
+        click.echo(f"Labels written to {out}")
+
+
+@main.command("serve")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (local only by default).")
+@click.option("--port", type=int, default=8000, show_default=True)
+@_db_option
+@_json_option
+@friendly_errors
+def serve_cmd(directory: Path, host: str, port: int, db: str | None, as_json: bool) -> None:
+    """Serve a web page where people label the project's items, one at a time.
+
+    Several people can label at once; when a batch is complete the next round runs in the background.
+
+    Example: surelabel serve proj --port 8000
+    """
+    try:
+        from .web import create_app
+    except ModuleNotFoundError as exc:  # flask is an extra
+        raise InputError(f"The web page needs {exc.name}: pip install 'surelabel[web]'.") from None
+    project = _open(directory, db)
+    project.close()
+    app = create_app(directory, db=db)
+    url = f"http://{host}:{port}/"
+    if as_json:
+        emit_json({"url": url, "project": str(directory)})
+    else:
+        click.echo(f"Labeling page for {directory} at {url} (Ctrl+C to stop)")
+    sys.stdout.flush()
+    try:
+        app.run(host=host, port=port, threaded=True, use_reloader=False)
+    finally:
+        app.config["SURELABEL"].shutdown()
+
+
+@main.command("example")
+@click.argument("name", type=click.Choice(["digits", "unit-ball"]))
+@click.argument("out", type=click.Path(path_type=Path))
+@click.option("--n", "n", type=int, default=2000, show_default=True, help="Items (unit-ball only).")
+@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (unit-ball only).")
+@_json_option
+@friendly_errors
+def example_cmd(name: str, out: Path, n: int, seed: int, as_json: bool) -> None:
+    """Write a small example items file from built-in data, with its true labels in a 'label' column.
+
+    digits: 1,797 handwritten digits, 64 pixel features px00..px63 and a 'picture' text column;
+    unit-ball: the paper's two-class data, features f0..f4.
+
+    Example: surelabel example digits items.csv
+    """
+    from .examples import write_example
+
+    frame = write_example(name, out, n=n, seed=seed)
+    if as_json:
+        emit_json({"out": str(out), "n_items": int(len(frame)), "columns": list(map(str, frame.columns))})
+        return
+    click.echo(f"Wrote {len(frame)} {name} items to {out} (columns: {', '.join(frame.columns[:4])}, …, label).")

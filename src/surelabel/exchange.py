@@ -1,0 +1,411 @@
+"""Files exchanged with people and tools: batches handed out, answers read back, labels exported.
+
+Answers are read from
+
+* **CSV** — columns ``id`` (or the project's id column, or ``item_id``) and ``label``;
+  optional ``annotator`` and ``seconds`` (or ``lead_time``). Rows whose label is empty are
+  not answers yet and are passed over. This is the file ``surelabel next --format csv``
+  writes, with the ``label`` column filled in.
+* **JSON lines** — one object per line with the same keys.
+* **Label Studio JSON export** — a list of tasks; each task's ``data.item_id`` (or the id
+  column, or ``data.id``) names the item, its latest annotation that is not cancelled gives
+  the label (``result[].value.choices``), ``completed_by`` the annotator and ``lead_time`` the
+  labeling time. Predictions are ignored: they are not human answers. The flat JSON-MIN
+  export (``item_id``, ``label``, ``annotator``, ``lead_time``) is read too.
+
+Every row is checked before anything is recorded; an error names the file, the row (or line,
+or task) and the problem.
+
+Examples
+--------
+>>> label_config(["cat", "dog"], "text").splitlines()[1].strip()
+'<Text name="text" value="$text"/>'
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from xml.sax.saxutils import quoteattr
+
+import numpy as np
+import pandas as pd
+
+from .exceptions import InputError
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .project import PendingItem, Project
+
+__all__ = ["read_answers", "write_batch", "write_labels", "label_config", "HANDOUT_FORMATS", "EXPORT_FORMATS"]
+
+HANDOUT_FORMATS = ("csv", "jsonl", "labelstudio")
+EXPORT_FORMATS = ("parquet", "csv", "jsonl", "labelstudio")
+_ID_KEYS = ("item_id", "id")
+_TIME_KEYS = ("seconds", "lead_time")
+
+
+# ---------------------------------------------------------------------- reading answers
+
+
+def read_answers(path: str | Path, project: Project) -> tuple[list[Any], str]:
+    """``(answers, channel)`` from a CSV, JSONL or Label Studio JSON file; raises on the first bad row."""
+    from .project import Answer  # noqa: F401  (the type of the returned rows)
+
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"File {path} not found; check the path.")
+    if path.is_dir():
+        raise InputError(f"{path} is a folder; give an answers file (.csv, .jsonl or Label Studio .json).")
+    suffix = path.suffix.lower()
+    if suffix not in (".csv", ".jsonl", ".ndjson", ".json"):
+        raise InputError(f"Cannot read answers from {path}: use a .csv, .jsonl or Label Studio .json file.")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError(f"{path} is empty; it holds no answers.")
+    try:
+        content = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text (byte {exc.start}).") from None
+    id_keys = tuple(dict.fromkeys(("item_id", project.config["id_column"], "id")))
+    if suffix == ".csv":
+        answers = _from_csv(path, content, id_keys)
+        channel = "file"
+    elif suffix in (".jsonl", ".ndjson"):
+        answers = _from_records(path, _jsonl_rows(path, content), id_keys, unit="line")
+        channel = "file"
+    else:
+        try:
+            doc = json.loads(content)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}).") from None
+        if isinstance(doc, dict):
+            doc = [doc]
+        if not isinstance(doc, list):
+            raise InputError(f"{path}: expected a Label Studio export (a JSON list of tasks).")
+        if not doc:
+            raise InputError(f"{path} holds no tasks.")
+        if all(isinstance(t, dict) and ("data" in t or "annotations" in t) for t in doc):
+            answers = _from_labelstudio(path, doc, id_keys)
+        else:
+            answers = _from_records(path, [(i + 1, t) for i, t in enumerate(doc)], ("item_id", *id_keys[1:]),
+                                    unit="task")
+        channel = "labelstudio"
+    if not answers:
+        raise InputError(f"{path} holds no answers (every label is empty).")
+    return answers, channel
+
+
+def _answer(path: Path, where: str, item_id: Any, label: Any, annotator: Any, seconds: Any) -> Any:
+    from .project import Answer
+
+    if item_id is None or (isinstance(item_id, float) and math.isnan(item_id)) or str(item_id).strip() == "":
+        raise InputError(f"{path}, {where}: the item id is empty.")
+    secs = None
+    if seconds is not None and not (isinstance(seconds, str) and not seconds.strip()):
+        try:
+            secs = float(seconds)
+        except (TypeError, ValueError):
+            raise InputError(f"{path}, {where}: labeling time {seconds!r} is not a number of seconds.") from None
+        if not math.isfinite(secs) or secs < 0:
+            raise InputError(f"{path}, {where}: labeling time must be a number of seconds >= 0. Got {seconds!r}.")
+    ann = None if annotator is None or str(annotator).strip() == "" else str(annotator).strip()
+    return Answer(item_id=_id_text(item_id), label=_label_text(label), annotator=ann, seconds=secs,
+                  where=f"{path}, {where}")
+
+
+def _id_text(v: Any) -> str:
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip()
+
+
+def _label_text(v: Any) -> str:
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).strip()
+
+
+def _empty(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v)) or (isinstance(v, str) and not v.strip())
+
+
+def _pick(columns: Any, keys: tuple[str, ...]) -> str | None:
+    return next((k for k in keys if k in columns), None)
+
+
+def _check_duplicates(path: Path, answers: list[Any]) -> None:
+    first: dict[str, str] = {}
+    for a in answers:
+        if a.item_id in first:
+            raise InputError(f"{a.where}: item {a.item_id!r} is answered twice in {path.name} "
+                             f"(also at {first[a.item_id].split(', ', 1)[-1]}); keep one answer per item.")
+        first[a.item_id] = a.where
+
+
+def _from_csv(path: Path, content: str, id_keys: tuple[str, ...]) -> list[Any]:
+    import io
+
+    try:
+        frame = pd.read_csv(io.StringIO(content), dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"Cannot read {path}: {reason}.") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    if frame.shape[0] == 0:
+        raise InputError(f"{path} has a header but no rows; it holds no answers.")
+    id_col = _pick(frame.columns, id_keys)
+    if id_col is None or "label" not in frame.columns:
+        raise InputError(f"{path} has the wrong columns: answers need an 'id' column and a 'label' column. "
+                         f"Found: {', '.join(frame.columns[:20])}.")
+    ann_col = _pick(frame.columns, ("annotator",))
+    time_col = _pick(frame.columns, _TIME_KEYS)
+    answers = []
+    for i, row in enumerate(frame.itertuples(index=False), start=2):  # row 1 is the header
+        rec = dict(zip(frame.columns, row))
+        if _empty(rec["label"]):
+            continue
+        answers.append(_answer(path, f"row {i}", rec[id_col], rec["label"], rec.get(ann_col) if ann_col else None,
+                               rec.get(time_col) if time_col else None))
+    _check_duplicates(path, answers)
+    return answers
+
+
+def _jsonl_rows(path: Path, content: str) -> list[tuple[int, Any]]:
+    rows = []
+    for lineno, line in enumerate(content.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append((lineno, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{path}, line {lineno}: malformed JSON ({exc.msg}).") from None
+    if not rows:
+        raise InputError(f"{path} is empty; it holds no answers.")
+    return rows
+
+
+def _from_records(path: Path, rows: list[tuple[int, Any]], id_keys: tuple[str, ...], *, unit: str) -> list[Any]:
+    answers = []
+    for n, rec in rows:
+        where = f"{unit} {n}"
+        if not isinstance(rec, dict):
+            raise InputError(f"{path}, {where}: expected a JSON object with 'id' and 'label'.")
+        id_key = _pick(rec, id_keys)
+        if id_key is None or "label" not in rec:
+            raise InputError(f"{path}, {where} has the wrong keys: answers need 'id' and 'label'. "
+                             f"Found: {', '.join(map(str, list(rec)[:20]))}.")
+        label = rec["label"]
+        if isinstance(label, dict) and "choices" in label:  # JSON-MIN with a choices object
+            label = label["choices"]
+        if isinstance(label, list):
+            if len(label) != 1:
+                raise InputError(f"{path}, {where}: expected one label, got {len(label)}.")
+            label = label[0]
+        if _empty(label):
+            continue
+        if isinstance(label, (dict, list)):
+            raise InputError(f"{path}, {where}: the label must be text, got {type(label).__name__}.")
+        annotator = rec.get("annotator")
+        if isinstance(annotator, dict):
+            annotator = _person(annotator)
+        seconds = next((rec[k] for k in _TIME_KEYS if k in rec), None)
+        answers.append(_answer(path, where, rec[id_key], label, annotator, seconds))
+    _check_duplicates(path, answers)
+    return answers
+
+
+def _person(v: Any) -> str | None:
+    """``completed_by`` as Label Studio writes it: a user id, or an object with email / username / id."""
+    if v is None:
+        return None
+    if isinstance(v, dict):
+        for key in ("email", "username", "first_name", "id"):
+            if v.get(key) not in (None, ""):
+                return str(v[key])
+        return None
+    return str(v)
+
+
+def _from_labelstudio(path: Path, tasks: list[dict[str, Any]], id_keys: tuple[str, ...]) -> list[Any]:
+    answers = []
+    for n, task in enumerate(tasks, start=1):
+        where = f"task {n}"
+        data = task.get("data")
+        if not isinstance(data, dict):
+            raise InputError(f"{path}, {where}: 'data' must be an object holding the item id (data.item_id).")
+        id_key = _pick(data, id_keys)
+        if id_key is None:
+            raise InputError(f"{path}, {where}: no item id in 'data' (expected one of {', '.join(id_keys)}).")
+        annotations = task.get("annotations", task.get("completions", []))
+        if not isinstance(annotations, list):
+            raise InputError(f"{path}, {where}: 'annotations' must be a list.")
+        live = []
+        for k, ann in enumerate(annotations):
+            if not isinstance(ann, dict):
+                raise InputError(f"{path}, {where}: annotation {k + 1} is not an object.")
+            if ann.get("was_cancelled"):
+                continue
+            choices = []
+            result = ann.get("result", [])
+            if not isinstance(result, list):
+                raise InputError(f"{path}, {where}: annotation {k + 1} has a malformed 'result'.")
+            for res in result:
+                value = res.get("value") if isinstance(res, dict) else None
+                if isinstance(value, dict) and "choices" in value:
+                    if not isinstance(value["choices"], list):
+                        raise InputError(f"{path}, {where}: annotation {k + 1} has malformed choices.")
+                    choices.extend(value["choices"])
+            if not choices:
+                continue
+            if len(choices) != 1:
+                raise InputError(f"{path}, {where}: annotation {k + 1} has {len(choices)} choices; "
+                                 "surelabel needs exactly one class per item.")
+            live.append((str(ann.get("updated_at") or ann.get("created_at") or ""), k, ann, choices[0]))
+        if not live:
+            continue
+        _, _, ann, label = max(live, key=lambda t: (t[0], t[1]))  # the latest annotation wins
+        annotator = _person(ann.get("completed_by"))
+        if annotator is None:
+            meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
+            annotator = _person((meta.get("surelabel") or {}).get("annotator")) if isinstance(
+                meta.get("surelabel"), dict) else None
+        answers.append(_answer(path, where, data[id_key], label, annotator, ann.get("lead_time")))
+    _check_duplicates(path, answers)
+    return answers
+
+
+# ---------------------------------------------------------------------- writing
+
+
+def label_config(classes: list[str], kind: str) -> str:
+    """The Label Studio labeling config matching the files surelabel writes (``kind``: text or image)."""
+    obj = '  <Image name="image" value="$image"/>' if kind == "image" else '  <Text name="text" value="$text"/>'
+    target = "image" if kind == "image" else "text"
+    choices = "\n".join(f"    <Choice value={quoteattr(c)}/>" for c in classes)
+    return (f"<View>\n{obj}\n  <Choices name=\"label\" toName=\"{target}\" choice=\"single\" showInline=\"true\">\n"
+            f"{choices}\n  </Choices>\n</View>\n")
+
+
+def _kind(project: Project) -> str:
+    return "image" if project.config.get("image_column") else "text"
+
+
+def _task_data(project: Project, index: int) -> dict[str, Any]:
+    shown = project.display(index)
+    data: dict[str, Any] = {"item_id": shown["id"]}
+    if "image" in shown:
+        data["image"] = shown["image"]
+    elif "text" in shown:
+        data["text"] = shown["text"]
+    else:
+        fields = ", ".join(f"{k}={v}" for k, v in shown["fields"].items())
+        data["text"] = f"{shown['id']}: {fields}"
+    return data
+
+
+def _result(project: Project, label: str) -> list[dict[str, Any]]:
+    target = _kind(project)
+    return [{"from_name": "label", "to_name": target, "type": "choices", "value": {"choices": [label]}}]
+
+
+def batch_rows(project: Project, pending: list[PendingItem]) -> list[dict[str, Any]]:
+    """One row per pending item: ``id``, an empty ``label`` to fill, batch, kind, round, what to show."""
+    rows = []
+    for p in pending:
+        shown = project.display(p.index)
+        row: dict[str, Any] = {"id": p.item_id, "label": "", "batch": p.batch_id, "kind": p.kind, "round": p.round}
+        if "text" in shown:
+            row["text"] = shown["text"]
+        elif "image" in shown:
+            row["image"] = shown["image"]
+        else:
+            row.update(shown["fields"])
+        rows.append(row)
+    return rows
+
+
+def write_batch(project: Project, pending: list[PendingItem], out: Path | None, fmt: str) -> str:
+    """The pending items as CSV, JSONL or Label Studio tasks; written to ``out``, or returned as text."""
+    if fmt not in HANDOUT_FORMATS:
+        raise InputError(f"Unknown format {fmt!r}. Allowed: {', '.join(HANDOUT_FORMATS)}.")
+    if fmt == "labelstudio":
+        tasks = []
+        for p in pending:
+            tasks.append({"data": {**_task_data(project, p.index), "batch": p.batch_id, "kind": p.kind},
+                          "meta": {"surelabel": {"batch": p.batch_id, "kind": p.kind, "round": p.round}}})
+        text = json.dumps(tasks, indent=1, ensure_ascii=False) + "\n"
+    else:
+        frame = pd.DataFrame(batch_rows(project, pending),
+                             columns=None if pending else ["id", "label", "batch", "kind", "round"])
+        if fmt == "csv":
+            text = frame.to_csv(index=False)
+        else:
+            text = "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n"
+                           for r in frame.to_dict(orient="records"))
+    if out is not None:
+        _write_text(out, text)
+    return text
+
+
+def _write_text(out: Path, text: str) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+
+
+def write_labels(project: Project, out: Path, fmt: str | None = None) -> Path:
+    """Every item's label and provenance to Parquet / CSV / JSONL, or as Label Studio tasks."""
+    suffix = out.suffix.lower().lstrip(".")
+    fmt = fmt or {"json": "labelstudio", "ndjson": "jsonl"}.get(suffix, suffix)
+    if fmt not in EXPORT_FORMATS:
+        raise InputError(f"Cannot write {out}: use a .parquet, .csv or .jsonl file name, or --format labelstudio.")
+    frame = project.labels()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    if fmt == "parquet":
+        frame.to_parquet(tmp, index=False)
+    elif fmt == "csv":
+        frame.to_csv(tmp, index=False)
+    elif fmt == "jsonl":
+        frame.to_json(tmp, orient="records", lines=True)
+    else:
+        tmp.write_text(json.dumps(labelstudio_tasks(project, frame), indent=1, ensure_ascii=False) + "\n",
+                       encoding="utf-8")
+    tmp.replace(out)
+    return out
+
+
+def labelstudio_tasks(project: Project, frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """Label Studio tasks: auto-labels as *predictions* (score, model version), human labels as *annotations*."""
+    tasks = []
+    for i, row in enumerate(frame.itertuples(index=False)):
+        task: dict[str, Any] = {"data": _task_data(project, i)}
+        meta: dict[str, Any] = {"source": row.source, "round": int(row.round)}
+        if row.source == "auto":
+            task["predictions"] = [{"model_version": str(row.model_version), "score": float(row.score),
+                                    "result": _result(project, str(row.label))}]
+            meta.update(threshold=_num(row.threshold), error_bound=_num(row.error_bound))
+        elif row.source in ("human", "validation"):
+            ann: dict[str, Any] = {"result": _result(project, str(row.label)), "was_cancelled": False,
+                                   "ground_truth": row.source == "validation", "created_at": row.labeled_at}
+            if _num(row.seconds) is not None:
+                ann["lead_time"] = float(row.seconds)
+            task["annotations"] = [ann]
+            meta.update(annotator=None if pd.isna(row.annotator) else str(row.annotator),
+                        batch=None if pd.isna(row.batch) else int(row.batch))
+        task["meta"] = {"surelabel": meta}
+        tasks.append(task)
+    return tasks
+
+
+def _num(v: Any) -> float | None:
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        return None
+    return f if np.isfinite(f) else None

@@ -1,0 +1,224 @@
+// surelabel labeling page: one item at a time, answers saved at once, progress polled live.
+// Every piece of item text goes through textContent, never innerHTML.
+"use strict";
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+  const KEY = "surelabel.annotator";
+  const choices = Array.from(document.querySelectorAll(".choice"));
+  let annotator = localStorage.getItem(KEY) || "";
+  let current = null;      // the item on screen
+  let shownAt = 0;         // when it appeared (labeling time)
+  let busy = false;        // a request is in flight: ignore keys
+  let waiting = false;     // no item: a round runs, or the batch is held by others
+
+  async function api(path, payload) {
+    const opts = payload === undefined ? {} : {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(payload),
+    };
+    const resp = await fetch(path, opts);
+    let data = null;
+    try { data = await resp.json(); } catch (e) { data = { ok: false, error: "The server sent no JSON (" + resp.status + ")." }; }
+    if (!resp.ok || !data.ok) {
+      const err = new Error(data.error || ("HTTP " + resp.status));
+      err.status = resp.status;
+      throw err;
+    }
+    return data;
+  }
+
+  function pct(v, digits) {
+    return v === null || v === undefined ? "–" : (100 * v).toFixed(digits) + "%";
+  }
+
+  function showStatus(s) {
+    $("round").textContent = String(s.round);
+    $("given").textContent = String(s.human_labels.total);
+    const size = s.pending_batches.reduce((n, b) => n + b.size, 0);
+    const done = s.pending_batches.reduce((n, b) => n + b.answered, 0);
+    $("batch").textContent = size ? done + " / " + size : "–";
+    $("left").textContent = String(s.budget_left);
+    $("coverage").textContent = pct(s.coverage, 1);
+    $("bound").textContent = s.union_error_bound === null ? "–" : pct(s.union_error_bound, 2) + " ≤ " + pct(s.epsilon, 1);
+    $("bar-fill").style.width = (100 * s.human_labels.total / Math.max(1, s.budget)).toFixed(1) + "%";
+    const body = document.querySelector("#classes tbody");
+    body.replaceChildren();
+    for (const c of s.per_class) {
+      const tr = document.createElement("tr");
+      for (const v of [c.class, c.threshold === null ? "–" : c.threshold.toFixed(3), pct(c.error_bound, 2), String(c.auto_labeled)]) {
+        const td = document.createElement("td");
+        td.textContent = v;
+        tr.appendChild(td);
+      }
+      body.appendChild(tr);
+    }
+    document.body.dataset.round = String(s.round);
+    document.body.dataset.stepping = String(s.stepping);
+    if (s.error) message("The last round could not run: " + s.error, "error");
+  }
+
+  async function refreshStatus() {
+    try { showStatus(await api("api/status")); } catch (e) { /* the next poll retries */ }
+  }
+
+  function message(text, kind) {
+    const m = $("message");
+    m.textContent = text;
+    m.className = "card message" + (kind ? " " + kind : "");
+    m.hidden = !text;
+  }
+
+  function showItem(item) {
+    current = item;
+    shownAt = performance.now();
+    $("task").hidden = false;
+    $("item-id").textContent = item.id;
+    $("item-kind").textContent = item.kind === "validation" ? "validation item" : "training item";
+    $("item-batch").textContent = String(item.batch);
+    const text = $("item-text"), img = $("item-image"), fields = $("item-fields");
+    text.hidden = img.hidden = fields.hidden = true;
+    if (item.text !== undefined && item.text !== null) {
+      text.textContent = item.text;
+      text.hidden = false;
+    } else if (item.image) {
+      img.src = item.image;
+      img.hidden = false;
+    } else {
+      const tb = fields.querySelector("tbody");
+      tb.replaceChildren();
+      for (const [k, v] of Object.entries(item.fields || {})) {
+        const tr = document.createElement("tr");
+        const a = document.createElement("td"), b = document.createElement("td");
+        a.textContent = k;
+        b.textContent = String(v);
+        tr.append(a, b);
+        tb.appendChild(tr);
+      }
+      fields.hidden = false;
+    }
+    for (const b of choices) b.classList.remove("chosen");
+    document.body.dataset.item = item.id;
+  }
+
+  async function next() {
+    busy = true;
+    try {
+      const data = await api("api/next", { annotator });
+      if (data.item) {
+        waiting = false;
+        message("");
+        showItem(data.item);
+      } else {
+        current = null;
+        $("task").hidden = true;
+        document.body.dataset.item = "";
+        if (data.status) showStatus(data.status);
+        if (data.reason === "stopped") {
+          waiting = false;
+          message("Done: the project has stopped (" + data.status.stop_reason + "). Thank you!", "done");
+        } else {
+          waiting = true;
+          message(data.reason === "stepping"
+            ? "This batch is complete. Running round " + data.status.round + " (training, certifying thresholds, auto-labeling)…"
+            : "Nothing to label right now: the remaining items are with other people. Waiting…");
+        }
+      }
+    } catch (e) {
+      message(e.message, "error");
+    } finally {
+      busy = false;
+    }
+  }
+
+  async function answer(label) {
+    if (!current || busy) return;
+    busy = true;
+    const item = current;
+    for (const b of choices) b.classList.toggle("chosen", b.dataset.label === label);
+    try {
+      await api("api/answer", {
+        annotator, item_id: item.id, batch: item.batch, label,
+        seconds: Math.round((performance.now() - shownAt) / 10) / 100,
+      });
+    } catch (e) {
+      busy = false;
+      message(e.message + (e.status === 409 ? " Moving on." : ""), e.status === 409 ? "" : "error");
+      if (e.status !== 409) return;
+    }
+    busy = false;
+    await next();
+    refreshStatus();
+  }
+
+  async function skip() {
+    if (!current || busy) return;
+    busy = true;
+    try { await api("api/skip", { annotator, item_id: current.id }); } catch (e) { message(e.message, "error"); }
+    busy = false;
+    await next();
+  }
+
+  async function undo() {
+    if (busy) return;
+    busy = true;
+    try {
+      const data = await api("api/undo", { annotator });
+      message("Your last answer was taken back; answer it again.");
+      showItem(data.item);
+      refreshStatus();
+    } catch (e) {
+      message(e.message, "error");
+    } finally {
+      busy = false;
+    }
+  }
+
+  function start() {
+    $("name-form").hidden = true;
+    $("who").hidden = false;
+    $("who-name").textContent = annotator;
+    next();
+  }
+
+  $("name-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const v = $("name-input").value.trim();
+    if (!v) return;
+    annotator = v;
+    localStorage.setItem(KEY, v);
+    start();
+  });
+  $("who-change").addEventListener("click", () => {
+    $("task").hidden = true;
+    $("name-form").hidden = false;
+    $("name-input").value = annotator;
+    $("name-input").focus();
+  });
+  for (const b of choices) b.addEventListener("click", () => answer(b.dataset.label));
+  $("skip").addEventListener("click", skip);
+  $("undo").addEventListener("click", undo);
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.target instanceof HTMLInputElement || ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const chosen = choices.find((b) => b.dataset.key && b.dataset.key === ev.key);
+    if (chosen) {
+      ev.preventDefault(); answer(chosen.dataset.label);
+    } else if (ev.key === "s" || ev.key === "S") {
+      ev.preventDefault(); skip();
+    } else if (ev.key === "u" || ev.key === "U") {
+      ev.preventDefault(); undo();
+    }
+  });
+
+  // live progress; and while waiting for a round (or for others), look for the next item
+  setInterval(async () => {
+    await refreshStatus();
+    if (waiting && !busy && annotator) next();
+  }, 1000);
+
+  refreshStatus();
+  if (annotator) start();
+  else { $("name-form").hidden = false; $("name-input").focus(); }
+})();
