@@ -358,7 +358,7 @@ def _execute(ctx: click.Context, bench_name: str, problem: Any, settings: list, 
 
     # piped output (a file, a log) gets room for the whole table; a terminal keeps its width
     console = Console() if sys.stdout.isatty() else Console(width=150)
-    console.print(problem.description)
+    console.print(problem.description, highlight=False)
     for table in _rich_tables(bench_name, rows):
         console.print(table)
     console.print(f"{len(records)} runs ({len(settings)} settings × {seeds} seeds) in {elapsed:.1f} s with "
@@ -366,7 +366,7 @@ def _execute(ctx: click.Context, bench_name: str, problem: Any, settings: list, 
                   "viol = runs whose auto-label error exceeds ε; oracle = coverage of per-class thresholds chosen with "
                   "the true labels (same model, same ε), ÷orc = coverage / oracle; ≈ = within 2 standard errors of "
                   "the paper (error, coverage); labels = human labels, validation included."
-                  + (f" Written to {out}." if out else ""))
+                  + (f" Written to {out}." if out else ""), highlight=False)
 
 
 def _config(bench_name: str, methods: tuple[str, ...], opts: dict[str, Any], **kw: Any) -> Any:
