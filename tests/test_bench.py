@@ -193,3 +193,13 @@ def test_paper_numbers_are_matched_to_their_cell_and_checked_for_noise():
     assert checked["error_within_noise"] is True and checked["coverage_within_noise"] is True
     assert paper_cell({**row, "bound": "clopper-pearson"}) is None
     assert paper_cell({**row, "epsilon": 0.05}) is None
+
+
+def test_certified_rows_are_shown_the_papers_heuristic_cells_without_a_noise_verdict():
+    row = summarize([record(seed=i) for i in range(3)])[0]
+    row = {**row, "bound": "clopper-pearson", "c1": None}
+    assert paper_cell(row) is None
+    ref = paper_cell(row, fallback_c1=0.25)
+    assert ref["coverage_mean"] == 0.9601 and ref["comparable"] is False
+    checked = with_paper([row], lambda r: paper_cell(r, fallback_c1=0.25))[0]
+    assert checked["paper_coverage_mean"] == 0.9601 and checked["coverage_within_noise"] is None

