@@ -28,9 +28,13 @@ from .project import Project
 __all__ = ["audit", "queue_audit", "queue_spot_check", "spot_check_summary", "queue_review"]
 
 
-def _busy_items(snap: Any) -> set[int]:
-    """Items of open batches (a new check leaves them out, so an item waits in one batch only)."""
-    return {item for _, item, _ in snap.open_items}
+def _busy_items(project: Project, snap: Any) -> set[int]:
+    """Items a new check leaves out: those still waiting for an answer, and those in an open check batch.
+
+    An answered item of an open round batch may be queued (a re-review before the round runs).
+    """
+    q = snap.quality_batch_ids()
+    return {p.index for p in project._pending(snap)} | {item for b, item, _ in snap.open_items if b in q}
 
 
 def audit(project: Project, *, folds: int = 5) -> tuple[pd.DataFrame, Any]:
@@ -68,7 +72,7 @@ def queue_audit(project: Project, issues: pd.DataFrame) -> tuple[int | None, lis
     """A ``review`` batch of the flagged labels (most suspect first); ``(batch id or None, items)``."""
     with project.store.write() as conn:
         snap = project._light_snapshot(conn)
-        busy = _busy_items(snap)
+        busy = _busy_items(project, snap)
         items = [int(i) for i in issues.loc[issues["is_issue"], "item"] if int(i) not in busy]
         if not items:
             return None, []
@@ -83,7 +87,7 @@ def queue_spot_check(project: Project, n: int, *, seed: int | None = None) -> tu
         snap = project._snapshot(conn)
         state = project._state(snap)
         auto = state.source == AUTO
-        busy = _busy_items(snap)
+        busy = _busy_items(project, snap)
         if busy:
             auto[np.fromiter(busy, dtype=np.intp)] = False
         rs = np.random.default_rng([int(project.config["seed"]) if seed is None else int(seed), len(snap.batches)])
@@ -135,7 +139,7 @@ def queue_review(project: Project, n: int, *, by: str = "confidence") -> tuple[i
             human_kw = dict(human_indices=issues["item"].to_numpy(), human_labels=issues["given"].to_numpy(),
                             issue_scores=issues["score"].to_numpy(), suggested=issues["suggested"].to_numpy(),
                             is_issue=issues["is_issue"].to_numpy())
-    busy = sorted(_busy_items(snap))
+    busy = sorted(_busy_items(project, snap))
     queue = rank_review(auto_indices=[a["item"] for a in auto], auto_labels=[a["label"] for a in auto],
                         auto_scores=[a["score"] for a in auto], auto_thresholds=[a["threshold"] for a in auto],
                         by=by, n=n, exclude=busy, **human_kw)
