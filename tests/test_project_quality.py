@@ -202,3 +202,21 @@ def test_bad_input_is_one_line_and_writes_nothing(fresh, done, tmp_path):
         assert_one_line_error(invoke(cmd[0], tmp_path, *cmd[1:]), "not a surelabel project")
     assert_one_line_error(invoke("audit", d), "no human labels")
     assert_one_line_error(invoke("spot-check", dd, "--answers", tmp_path / "x.csv"), "files only")
+
+
+def test_the_web_page_hands_out_a_spot_check_and_its_answer_is_no_label_event(done):
+    d, truth = done
+    ids = as_json("spot-check", d, "--n", 2)["ids"]
+    with Project.open(d) as p:
+        first = p.lease_next("ann")
+        assert first.kind == "spot-check" and first.item_id in ids
+        assert "label" not in p.display(first.index)
+        before = p.labels()
+        p.answer("ann", first.item_id, str((truth[first.item_id] + 1) % 10), batch_id=first.batch_id)
+        pd.testing.assert_frame_equal(p.labels(), before)
+        second = p.lease_next("ann")
+        assert second.item_id != first.item_id and second.kind == "spot-check"
+        p.answer("ann", second.item_id, str(truth[second.item_id]))
+        assert p.lease_next("ann") is None and p.status()["pending_batches"] == []
+    report = as_json("spot-check", d, "--report")
+    assert report["n"] == 2 and report["n_errors"] >= 1
