@@ -136,6 +136,8 @@ def test_spot_check_batch_is_handed_out_and_never_trains_or_validates(done, tmp_
     frame["label"] = [(truth[i] + 1) % 10 if i in wrong else truth[i] for i in frame["id"]]
     frame.to_csv(tmp_path / "a.csv", index=False)
     ok("import", d, tmp_path / "a.csv")
+    again = json.loads(ok("import", d, tmp_path / "a.csv", "--json").output)  # importing twice is safe
+    assert again["recorded"] == 0 and again["unchanged"] == 40
     labels1, events1, spots, s1 = state(d)
     assert len(spots) == 40 and events1 == events0  # no label event: not used to train or validate
     pd.testing.assert_frame_equal(labels1, labels0)  # auto-labels unchanged
@@ -202,6 +204,9 @@ def test_bad_input_is_one_line_and_writes_nothing(fresh, done, tmp_path):
         assert_one_line_error(invoke(cmd[0], tmp_path, *cmd[1:]), "not a surelabel project")
     assert_one_line_error(invoke("audit", d), "no human labels")
     assert_one_line_error(invoke("spot-check", dd, "--answers", tmp_path / "x.csv"), "files only")
+    assert_one_line_error(invoke("spot-check", dd, "--n", 3, "--out", tmp_path / "x.csv"), "surelabel next")
+    assert_one_line_error(invoke("audit", dd, "--seed", 3), "files only")
+    assert state(dd)[3]["pending_batches"] == []
 
 
 def test_the_web_page_hands_out_a_spot_check_and_its_answer_is_no_label_event(done):

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 import click
 
+from .exceptions import InputError
 from .cli_quality import _check_out, _clean, _console, _pct, _table, _write, emit_json
 from .project import Project
 
@@ -76,7 +77,7 @@ def spot_check_project(directory: Path, *, n: int, seed: int | None, out: Path |
                       f"at {r.confidence:.0%}" + (f": {r.verdict}" if r.verdict else ""))
         return
     if out is not None:
-        raise click.UsageError("--out: the spot-check batch is handed out with surelabel next DIR --out FILE.")
+        raise InputError("--out: on a project the spot-check batch is handed out with surelabel next DIR --out FILE.")
     with _open(directory) as project:
         batch, idx, n_auto = queue_spot_check(project, n, seed=seed)
         ids = [project.item_ids[int(i)] for i in idx]

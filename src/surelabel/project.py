@@ -605,18 +605,25 @@ class Project:
             unchanged = corrected = 0
             spot_rows: list[dict[str, Any]] = []
             pend = {p.index: p for p in self._pending(snap)}
+            spotted = {e["item"]: e for e in snap.spot}  # the latest spot-check answer per item
             for a, idx in resolved:
                 cur = snap.current.get(idx)
                 b = info[open_of[idx]] if idx in open_of else None
-                if b is not None and b["kind"] in QUALITY_KINDS and idx in pend:
+                if b is not None and b["kind"] in QUALITY_KINDS:
+                    prev = spotted.get(idx) if b["kind"] == "spot-check" else cur
+                    answered_here = idx not in pend
+                    if answered_here and prev is not None and prev["label"] == a.label:
+                        unchanged += 1
+                        continue
+                    corrected += int(answered_here)  # a different answer while the check is open corrects it
                     kind_row = self._quality_row(snap, b, idx, a.label, a.annotator or annotator, channel, a.seconds)
                     (spot_rows if b["kind"] == "spot-check" else rows).append(kind_row)
                     continue
+                if cur is None and idx in spotted and spotted[idx]["label"] == a.label:
+                    unchanged += 1  # a spot-check answer imported again after its batch is done
+                    continue
                 if cur is not None and cur["label"] == a.label:
                     unchanged += 1
-                    continue
-                if b is not None and b["kind"] in QUALITY_KINDS:
-                    unchanged += 1  # already answered for this check
                     continue
                 if idx not in open_of:
                     raise StaleAnswerError(f"{a.where or source_name}: item {a.item_id!r} is not in any pending batch"
