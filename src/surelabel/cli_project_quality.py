@@ -7,10 +7,11 @@ work itself is in :mod:`surelabel.project_quality`.
 from __future__ import annotations
 
 from pathlib import Path
+
 import click
 
-from .exceptions import InputError
 from .cli_quality import _check_out, _clean, _console, _pct, _table, _write, emit_json
+from .exceptions import InputError
 from .project import Project
 
 

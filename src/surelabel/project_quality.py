@@ -145,7 +145,8 @@ def queue_review(project: Project, n: int, *, by: str = "confidence") -> tuple[i
                         by=by, n=n, exclude=busy, **human_kw)
     queue.insert(1, "id", [project.item_ids[int(i)] for i in queue["index"]])
     with project.store.write() as conn:
-        if project.store.last_event_id(conn) != snap.last_event or len(project.store.batches(conn)) != len(snap.batches):
+        st = project.store
+        if st.last_event_id(conn) != snap.last_event or len(st.batches(conn)) != len(snap.batches):
             raise InputError(f"Project {project.path} changed while the review was ranked; run the command again.")
         batch = project.store.create_quality_batch(conn, snap.round, "review", [int(i) for i in queue["index"]])
     return batch, queue

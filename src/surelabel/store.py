@@ -563,8 +563,8 @@ class Store:
 
     @staticmethod
     def auto_events(conn: Connection) -> list[dict[str, Any]]:
-        q = (select(T_EVENT.c.id, T_EVENT.c.item, T_EVENT.c.label, T_EVENT.c.round, T_EVENT.c.score, T_EVENT.c.threshold,
-                    T_EVENT.c.bound, T_EVENT.c.model_version, T_EVENT.c.created_at)
+        q = (select(T_EVENT.c.id, T_EVENT.c.item, T_EVENT.c.label, T_EVENT.c.round, T_EVENT.c.score,
+                    T_EVENT.c.threshold, T_EVENT.c.bound, T_EVENT.c.model_version, T_EVENT.c.created_at)
              .where(T_EVENT.c.source == "auto").order_by(T_EVENT.c.id))
         return [dict(r._mapping) for r in conn.execute(q)]
 
