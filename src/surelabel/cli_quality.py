@@ -185,7 +185,7 @@ def plan(epsilon: float, delta: float, n_classes: int, class_names: str | None, 
 @click.argument("items", type=click.Path(path_type=Path))
 @click.option("--features", help="Comma-separated feature columns.")
 @click.option("--feature-prefix", help="Use every column whose name starts with this prefix.")
-@click.option("--label-column", required=True, help="Column with the human labels to audit (empty: skipped).")
+@click.option("--label-column", help="Column with the human labels to audit (empty: skipped); files only.")
 @click.option("--id-column", help="Column with item ids (default: row number).")
 @click.option("--model", default="logreg", show_default=True, help="Model family for the out-of-fold probabilities.")
 @click.option("--folds", type=int, default=5, show_default=True, help="Cross-validation folds.")
@@ -193,14 +193,35 @@ def plan(epsilon: float, delta: float, n_classes: int, class_names: str | None, 
 @click.option("--top", type=int, default=20, show_default=True, help="Rows to print.")
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), help="Write the ranked table (.csv, .parquet or .jsonl).")
+@click.option("--queue", is_flag=True, help="Project folder: queue the flagged labels as a review batch.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
-def audit(items: Path, features: str | None, feature_prefix: str | None, label_column: str, id_column: str | None,
-          model: str, folds: int, epsilon: float | None, top: int, seed: int, out: Path | None, as_json: bool) -> None:
-    """Rank the human labels of ITEMS by how likely they are wrong (confident learning, cleanlab)."""
+def audit(items: Path, features: str | None, feature_prefix: str | None, label_column: str | None,
+          id_column: str | None, model: str, folds: int, epsilon: float | None, top: int, seed: int,
+          out: Path | None, queue: bool, as_json: bool) -> None:
+    """Rank the human labels of ITEMS by how likely they are wrong (confident learning, cleanlab).
+
+    ITEMS is an items file (give --label-column) or a project folder: then its current human
+    labels are audited with the project's model and seed, and --queue hands the flagged ones
+    out again as a review batch (surelabel next).
+    """
     from .audit import find_label_issues, summarize_issues
     from .io import check_unique_ids, read_table, select_column, select_features
     from .models import make_model
+
+    if _is_folder(items):
+        _file_only(items, **{"--features": features, "--feature-prefix": feature_prefix,
+                             "--label-column": label_column, "--id-column": id_column,
+                             "--model": None if model == "logreg" else model, "--seed": seed or None,
+                             "--epsilon": epsilon})
+        from .cli_project_quality import audit_project
+
+        audit_project(items, folds=folds, top=top, out=out, queue=queue, as_json=as_json)
+        return
+    if queue:
+        raise InputError("--queue needs a project folder (surelabel audit DIR --queue).")
+    if not label_column:
+        raise click.UsageError("Missing option '--label-column'.")
 
     _check_out(out)
     frame = read_table(items)
@@ -256,25 +277,41 @@ def _read_labels(path: Path) -> Any:
 @click.command(name="spot-check")
 @click.argument("labels", type=click.Path(path_type=Path))
 @click.option("--n", "n", type=int, default=200, show_default=True, help="Auto-labeled items to check.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, help="Random seed (files: default 0; project: drawn from the project's seed).")
 @click.option("--out", type=click.Path(path_type=Path),
               help="Write the batch of item ids for people (no labels shown).")
 @click.option("--answers", type=click.Path(path_type=Path), help="People's answers (id + label): report the error.")
 @click.option("--answer-column", default="label", show_default=True, help="Column of --answers with the answers.")
 @click.option("--epsilon", type=float, help="The promise to check.")
 @click.option("--confidence", type=float, default=0.95, show_default=True, help="Two-sided interval level.")
+@click.option("--report", is_flag=True, help="Project folder: judge the answered spot checks.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
-def spot_check(labels: Path, n: int, seed: int, out: Path | None, answers: Path | None, answer_column: str,
-               epsilon: float | None, confidence: float, as_json: bool) -> None:
+def spot_check(labels: Path, n: int, seed: int | None, out: Path | None, answers: Path | None, answer_column: str,
+               epsilon: float | None, confidence: float, report: bool, as_json: bool) -> None:
     """Draw a uniform sample of the auto-labels in LABELS for people, or judge their answers.
 
     Without --answers: draws --n auto-labeled items at random (the batch hides the
     auto-labels, so the check is independent). With --answers: compares the answers with
     the auto-labels, overall and per class, with exact (Clopper–Pearson) intervals.
+
+    LABELS may be a project folder: then the sample becomes a spot-check batch handed out by
+    surelabel next and the web page (its answers are never used to train or validate), and
+    --report judges the answers received so far.
     """
     from .io import read_table, select_column
     from .spotcheck import draw_spot_check, spot_check_report
+
+    if _is_folder(labels):
+        _file_only(labels, **{"--answers": answers, "--answer-column": None if answer_column == "label" else 1})
+        from .cli_project_quality import spot_check_project
+
+        spot_check_project(labels, n=n, seed=seed, out=out, report=report, epsilon=epsilon,
+                           confidence=confidence, as_json=as_json)
+        return
+    if report:
+        raise InputError("--report needs a project folder; for a labels file give --answers FILE.")
+    seed = 0 if seed is None else seed
 
     frame = _read_labels(labels)
     auto = (frame["source"].astype(str) == "auto").to_numpy()
@@ -345,9 +382,20 @@ def review(labels: Path, n: int, by: str, issues: Path | None, out: Path | None,
 
     An auto-label's threshold is taken as the lowest score admitted for its class in its
     round (the threshold is at most that); the slack is its score minus that.
+
+    LABELS may be a project folder: then the exact threshold stored with each auto-label is
+    used, human labels flagged by the audit join the queue, and the queue becomes a review
+    batch handed out by surelabel next (answers are new label events; the old ones are kept).
     """
     from .io import read_table, select_column
     from .review import rank_review
+
+    if _is_folder(labels):
+        _file_only(labels, **{"--issues": issues})
+        from .cli_project_quality import review_project
+
+        review_project(labels, n=n, by=by, out=out, as_json=as_json)
+        return
 
     _check_out(out)
     frame = _read_labels(labels)
@@ -377,6 +425,20 @@ def review(labels: Path, n: int, by: str, issues: Path | None, out: Path | None,
                          ["id", "source", "label", "reason"]))
     if out is not None:
         console.print(f"Queue written to {out}")
+
+
+def _is_folder(path: Path) -> bool:
+    """Project mode: a project folder, or any folder (which then fails as "not a project")."""
+    from .project import is_project
+
+    return is_project(path) or Path(path).is_dir()
+
+
+def _file_only(path: Path, **given: Any) -> None:
+    clash = [k for k, v in given.items() if v not in (None, False)]
+    if clash:
+        raise InputError(f"{path} is a project folder: {', '.join(clash)} appl{'ies' if len(clash) == 1 else 'y'} "
+                         "to files only; drop it.")
 
 
 def _check_out(out: Path | None) -> None:

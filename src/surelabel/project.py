@@ -65,7 +65,7 @@ from .engine import (
     run_round,
 )
 from .exceptions import InputError, SurelabelError
-from .store import ProjectBusyError, SchemaVersionError, Store
+from .store import QUALITY_KINDS, ProjectBusyError, SchemaVersionError, Store
 
 __all__ = [
     "Project",
@@ -174,6 +174,15 @@ class _Snapshot:
     open_items: list[tuple[int, int, int]]  # (batch_id, item, position) of open batches
     retired: list[int]
     last_event: int
+    spot: list[dict[str, Any]] = field(default_factory=list)  # answers to spot-check batches
+
+    def quality_batch_ids(self) -> set[int]:
+        return {b["id"] for b in self.batches if b["kind"] in QUALITY_KINDS}
+
+    def round_open_items(self) -> list[tuple[int, int, int]]:
+        """The open items of the round's own batches (quality-check batches left out)."""
+        q = self.quality_batch_ids()
+        return [x for x in self.open_items if x[0] not in q]
 
     @property
     def round(self) -> int:
@@ -494,11 +503,15 @@ class Project:
         st = self.store
         human = st.human_events(conn)
         batches = st.batches(conn)
+        kinds = st.quality_kinds(conn)
+        for b in batches:  # a quality-check batch's own kind (its batch row says training)
+            b["kind"] = kinds.get(b["id"], b["kind"])
         open_ids = [b["id"] for b in batches if b["status"] == "open"]
         return _Snapshot(current=_current_labels(human), human=human,
                          auto=st.auto_events(conn) if with_auto else [], rounds=st.rounds(conn),
                          batches=batches, open_items=st.batch_items(conn, open_ids),
-                         retired=st.retirements(conn) if with_auto else [], last_event=st.last_event_id(conn))
+                         retired=st.retirements(conn) if with_auto else [], last_event=st.last_event_id(conn),
+                         spot=st.spot_checks(conn) if kinds else [])
 
     def _light_snapshot(self, conn: Any) -> _Snapshot:
         """The snapshot without the auto-labels (enough to record answers)."""
@@ -516,6 +529,9 @@ class Project:
                 state.val_active[item] = True
         for a in snap.auto:
             i = a["item"]
+            cur = snap.current.get(i)
+            if cur is not None and cur["id"] > a["id"]:
+                continue  # reviewed by a person after it was auto-labeled: the latest event counts
             state.codes[i] = self.class_index[a["label"]]
             state.source[i] = AUTO
             state.rounds[i] = a["round"]
@@ -529,11 +545,19 @@ class Project:
 
     def _pending(self, snap: _Snapshot) -> list[PendingItem]:
         info = {b["id"]: b for b in snap.batches}
+        spot_done = {(e["batch_id"], e["item"]) for e in snap.spot}
         out = []
         for batch_id, item, pos in snap.open_items:
-            if item in snap.current:
-                continue
             b = info[batch_id]
+            if b["kind"] == "spot-check":
+                if (batch_id, item) in spot_done:
+                    continue
+            elif b["kind"] == "review":
+                cur = snap.current.get(item)
+                if cur is not None and cur["batch_id"] == batch_id:
+                    continue
+            elif item in snap.current:
+                continue
             out.append(PendingItem(batch_id, b["round"], b["kind"], item, self.item_ids[item], pos))
         out.sort(key=lambda p: (p.kind != "validation", p.batch_id, p.position))
         return out
@@ -573,12 +597,31 @@ class Project:
             resolved.append((a, idx))
         with self.store.write() as conn:
             snap = self._light_snapshot(conn)
+            if any(b["kind"] == "spot-check" and b["status"] == "open" for b in snap.batches):
+                snap.auto = self.store.auto_events(conn)
             info = {b["id"]: b for b in snap.batches}
             open_of = {item: batch_id for batch_id, item, _ in snap.open_items}
             rows: list[dict[str, Any]] = []
             unchanged = corrected = 0
+            spot_rows: list[dict[str, Any]] = []
+            pend = {p.index: p for p in self._pending(snap)}
+            spotted = {e["item"]: e for e in snap.spot}  # the latest spot-check answer per item
             for a, idx in resolved:
                 cur = snap.current.get(idx)
+                b = info[open_of[idx]] if idx in open_of else None
+                if b is not None and b["kind"] in QUALITY_KINDS:
+                    prev = spotted.get(idx) if b["kind"] == "spot-check" else cur
+                    answered_here = idx not in pend
+                    if answered_here and prev is not None and prev["label"] == a.label:
+                        unchanged += 1
+                        continue
+                    corrected += int(answered_here)  # a different answer while the check is open corrects it
+                    kind_row = self._quality_row(snap, b, idx, a.label, a.annotator or annotator, channel, a.seconds)
+                    (spot_rows if b["kind"] == "spot-check" else rows).append(kind_row)
+                    continue
+                if cur is None and idx in spotted and spotted[idx]["label"] == a.label:
+                    unchanged += 1  # a spot-check answer imported again after its batch is done
+                    continue
                 if cur is not None and cur["label"] == a.label:
                     unchanged += 1
                     continue
@@ -592,14 +635,43 @@ class Project:
                              else "human", "round": b["round"], "batch_id": b["id"],
                              "annotator": a.annotator or annotator, "channel": channel, "seconds": a.seconds})
             self.store.insert_events(conn, rows, crash="answers.write")
-            after = {**{k: True for k in snap.current}, **{r["item"]: True for r in rows}}
-            left = sum(1 for _, item, _ in snap.open_items if item not in after)
+            if spot_rows:
+                self.store.insert_spot_checks(conn, spot_rows)
+            answered = {r["item"] for r in rows} | {r["item"] for r in spot_rows}
+            left = sum(1 for p in pend.values() if p.index not in answered)
+            self._close_finished_checks(conn, snap, pend, answered)
             first = self.store.last_event_id(conn) - len(rows) + 1
             crash_point("answers.commit")
         crash_point("answers.done")
-        return AnswersSummary(recorded=len(rows) - corrected, unchanged=unchanged, corrected=corrected,
+        return AnswersSummary(recorded=len(rows) + len(spot_rows) - corrected, unchanged=unchanged,
+                              corrected=corrected,
                               pending_left=left, round_complete=left == 0 and bool(snap.open_items),
                               event_ids=list(range(first, first + len(rows))))
+
+    def _close_finished_checks(self, conn: Any, snap: _Snapshot, pend: dict[int, PendingItem],
+                               answered: set[int]) -> None:
+        """Mark quality-check batches whose every item is now answered as done."""
+        q = snap.quality_batch_ids()
+        touched = {p.batch_id for p in pend.values() if p.batch_id in q and p.index in answered}
+        done = [b for b in touched if not any(p.batch_id == b and p.index not in answered for p in pend.values())]
+        self.store.close_batches(conn, sorted(done), "done")
+
+    def _quality_row(self, snap: _Snapshot, b: dict[str, Any], idx: int, label: str, annotator: str | None,
+                     channel: str, seconds: float | None) -> dict[str, Any]:
+        """The row an answer to a quality-check batch writes.
+
+        Spot checks: a ``spot_check`` row (never a label event, so never used to train or
+        validate). Reviews: a new label event; a validation label stays validation, anything
+        else becomes a human label; the old event stays in the history.
+        """
+        if b["kind"] == "spot-check":
+            auto = next((a["label"] for a in reversed(snap.auto) if a["item"] == idx), None)
+            return {"batch_id": b["id"], "item": idx, "label": label, "auto_label": auto,
+                    "annotator": annotator, "channel": channel, "seconds": seconds}
+        cur = snap.current.get(idx)
+        source = "validation" if cur is not None and cur["source"] == "validation" else "human"
+        return {"item": idx, "label": label, "source": source, "round": b["round"], "batch_id": b["id"],
+                "annotator": annotator, "channel": channel, "seconds": seconds}
 
     def _why_not_pending(self, conn: Any, snap: _Snapshot, idx: int) -> str:
         cur = snap.current.get(idx)
@@ -647,9 +719,11 @@ class Project:
                 if snap.stop_reason:
                     raise ProjectError(f"Project {self.path} has stopped ({snap.stop_reason}); "
                                        "nothing more to run. Export the labels with surelabel export.")
-                pending = self._pending(snap)
-                open_batches = sorted({b for b, _, _ in snap.open_items})
-                if pending and partial and len(pending) == len(snap.open_items):
+                quality = snap.quality_batch_ids()
+                pending = [p for p in self._pending(snap) if p.batch_id not in quality]
+                round_items = snap.round_open_items()
+                open_batches = sorted({b for b, _, _ in round_items})
+                if pending and partial and len(pending) == len(round_items):
                     raise ProjectError(f"Round {r} has no answers yet; import some before running it.")
                 if pending and not partial:
                     ids = ", ".join(repr(p.item_id) for p in pending[:3]) + (" …" if len(pending) > 3 else "")
@@ -733,10 +807,11 @@ class Project:
             })
         info = {b["id"]: b for b in snap.batches}
         pending_batches = []
+        waiting = {(p.batch_id, p.index) for p in self._pending(snap)}
         for bid in sorted({b for b, _, _ in snap.open_items}):
             items = [it for b, it, _ in snap.open_items if b == bid]
             pending_batches.append({"batch": bid, "round": info[bid]["round"], "kind": info[bid]["kind"],
-                                    "size": len(items), "answered": sum(1 for it in items if it in snap.current)})
+                                    "size": len(items), "answered": sum(1 for it in items if (bid, it) not in waiting)})
         n = self.n_items
         return {
             "project": str(self.path),
@@ -791,6 +866,9 @@ class Project:
             seconds[item] = np.nan if e["seconds"] is None else e["seconds"]
         for a in snap.auto:
             i = a["item"]
+            cur = snap.current.get(i)
+            if cur is not None and cur["id"] > a["id"]:
+                continue
             extra["model_version"][i] = a["model_version"]
             extra["channel"][i] = "engine"
             extra["labeled_at"][i] = a["created_at"]
@@ -910,12 +988,24 @@ class Project:
             holder = self.store.leases(conn, time.time()).get(idx)
             if holder is not None and holder != annotator:
                 raise StaleAnswerError(f"Item {item_id!r} is being labeled by {holder}.")
-            self.store.insert_events(conn, [{
-                "item": idx, "label": label, "source": "validation" if p.kind == "validation" else "human",
-                "round": p.round, "batch_id": p.batch_id, "annotator": annotator, "channel": "web",
-                "seconds": None if seconds is None or not np.isfinite(seconds) or seconds < 0 else float(seconds),
-            }], crash="answers.write")
+            secs = None if seconds is None or not np.isfinite(seconds) or seconds < 0 else float(seconds)
+            if p.kind in QUALITY_KINDS:
+                b = next(x for x in snap.batches if x["id"] == p.batch_id)
+                if p.kind == "spot-check":
+                    snap.auto = self.store.auto_events(conn)
+                row = self._quality_row(snap, b, idx, label, annotator, "web", secs)
+                if p.kind == "spot-check":
+                    self.store.insert_spot_checks(conn, [row])
+                else:
+                    self.store.insert_events(conn, [row], crash="answers.write")
+            else:
+                self.store.insert_events(conn, [{
+                    "item": idx, "label": label, "source": "validation" if p.kind == "validation" else "human",
+                    "round": p.round, "batch_id": p.batch_id, "annotator": annotator, "channel": "web",
+                    "seconds": secs,
+                }], crash="answers.write")
             self.store.drop_leases(conn, item=idx)
+            self._close_finished_checks(conn, snap, pend, {idx})
             left = len(pend) - 1
             event_id = self.store.last_event_id(conn)
             crash_point("answers.commit")
@@ -961,7 +1051,9 @@ class Project:
         """Whether the current round's batches are all answered (and the project has not stopped)."""
         with self.store.read() as conn:
             snap = self._light_snapshot(conn)
-        return not snap.stop_reason and bool(snap.open_items) and not self._pending(snap)
+        q = snap.quality_batch_ids()
+        return (not snap.stop_reason and bool(snap.round_open_items())
+                and not [p for p in self._pending(snap) if p.batch_id not in q])
 
 
 # ---------------------------------------------------------------------- helpers

@@ -21,6 +21,10 @@ Tables (see ``docs/project.md``)::
     retirement    validation points retired into auto-labeled regions, with their round
     item_lease    (v2) who is labeling an item in the web page, until when
     item_skip     (v2) items an annotator skipped in an open batch
+    quality_batch (v3) batches of quality checks: batch id → kind (review | spot-check);
+                  their ``batch`` row says ``training`` and they never block or join a round
+    spot_check    (v3) answers to spot-check batches: never label events, never used to train
+                  or validate
 """
 
 from __future__ import annotations
@@ -186,6 +190,28 @@ def _schema_v2(md: MetaData) -> list[Table]:
     return [lease, skip]
 
 
+def _schema_v3(md: MetaData) -> list[Table]:
+    quality = Table(
+        "quality_batch", md,
+        Column("batch_id", Integer, ForeignKey("batch.id"), primary_key=True),
+        Column("kind", String(20), nullable=False),
+        CheckConstraint("kind IN ('review', 'spot-check')", name="quality_kind"),
+    )
+    spot = Table(
+        "spot_check", md,
+        Column("id", Integer, primary_key=True),
+        Column("batch_id", Integer, ForeignKey("batch.id"), nullable=False),
+        Column("item", Integer, ForeignKey("item.idx"), nullable=False),
+        Column("label", Text, nullable=False),
+        Column("auto_label", Text),
+        Column("annotator", Text),
+        Column("channel", String(20), nullable=False),
+        Column("seconds", Float),
+        Column("created_at", Text, nullable=False),
+    )
+    return [quality, spot]
+
+
 def _migration(schema: Callable[[MetaData], list[Table]], previous: list[Callable[[MetaData], list[Table]]]):
     def migrate(conn: Connection) -> None:
         md = MetaData()
@@ -210,15 +236,19 @@ def _migration(schema: Callable[[MetaData], list[Table]], previous: list[Callabl
 MIGRATIONS: list[Callable[[Connection], None]] = [
     _migration(_schema_v1, []),
     _migration(_schema_v2, [_schema_v1]),
+    _migration(_schema_v3, [_schema_v1, _schema_v2]),
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 _MD = MetaData()
 _schema_v1(_MD)
 _schema_v2(_MD)
+_schema_v3(_MD)
 T_META, T_ITEM, T_BATCH, T_BATCH_ITEM = (_MD.tables[n] for n in ("meta", "item", "batch", "batch_item"))
 T_EVENT, T_ROUND, T_RETIRE = (_MD.tables[n] for n in ("label_event", "round_report", "retirement"))
 T_LEASE, T_SKIP = _MD.tables["item_lease"], _MD.tables["item_skip"]
+T_QUALITY, T_SPOT = _MD.tables["quality_batch"], _MD.tables["spot_check"]
+QUALITY_KINDS = ("review", "spot-check")
 
 _CHUNK = 200  # rows per INSERT; crash points sit between chunks
 
@@ -465,6 +495,29 @@ class Store:
         return int(batch_id)
 
     @staticmethod
+    def create_quality_batch(conn: Connection, round_: int, kind: str, items: Iterable[int]) -> int:
+        """A batch of quality checks (``review`` or ``spot-check``): a numbered ticket outside the rounds."""
+        batch_id = Store.create_batch(conn, round_, "training", items)
+        conn.execute(insert(T_QUALITY).values(batch_id=batch_id, kind=kind))
+        return batch_id
+
+    @staticmethod
+    def quality_kinds(conn: Connection) -> dict[int, str]:
+        return {int(b): k for b, k in conn.execute(select(T_QUALITY.c.batch_id, T_QUALITY.c.kind))}
+
+    @staticmethod
+    def insert_spot_checks(conn: Connection, rows: list[dict[str, Any]]) -> None:
+        stamp = now_iso()
+        full = [{"annotator": None, "seconds": None, "auto_label": None, "created_at": stamp, **r} for r in rows]
+        for start in range(0, len(full), _CHUNK):
+            conn.execute(insert(T_SPOT), full[start:start + _CHUNK])
+            crash_point("answers.write")
+
+    @staticmethod
+    def spot_checks(conn: Connection) -> list[dict[str, Any]]:
+        return [dict(r._mapping) for r in conn.execute(select(T_SPOT).order_by(T_SPOT.c.id))]
+
+    @staticmethod
     def batches(conn: Connection, status: str | None = None) -> list[dict[str, Any]]:
         q = select(T_BATCH).order_by(T_BATCH.c.id)
         if status is not None:
@@ -510,8 +563,8 @@ class Store:
 
     @staticmethod
     def auto_events(conn: Connection) -> list[dict[str, Any]]:
-        q = (select(T_EVENT.c.item, T_EVENT.c.label, T_EVENT.c.round, T_EVENT.c.score, T_EVENT.c.threshold,
-                    T_EVENT.c.bound, T_EVENT.c.model_version, T_EVENT.c.created_at)
+        q = (select(T_EVENT.c.id, T_EVENT.c.item, T_EVENT.c.label, T_EVENT.c.round, T_EVENT.c.score,
+                    T_EVENT.c.threshold, T_EVENT.c.bound, T_EVENT.c.model_version, T_EVENT.c.created_at)
              .where(T_EVENT.c.source == "auto").order_by(T_EVENT.c.id))
         return [dict(r._mapping) for r in conn.execute(q)]
 

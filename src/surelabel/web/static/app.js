@@ -75,7 +75,8 @@
     shownAt = performance.now();
     $("task").hidden = false;
     $("item-id").textContent = item.id;
-    $("item-kind").textContent = item.kind === "validation" ? "validation item" : "training item";
+    $("item-kind").textContent = ({validation: "validation item", training: "training item",
+      review: "review item", "spot-check": "spot-check item"})[item.kind] || (item.kind + " item");
     $("item-batch").textContent = String(item.batch);
     const text = $("item-text"), img = $("item-image"), fields = $("item-fields");
     text.hidden = img.hidden = fields.hidden = true;
