@@ -148,10 +148,46 @@ def demo(as_json: bool, seed: int) -> None:
         console.print()
 
 
+def raw_input_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that read raw texts or images instead of feature columns (shared by run and featurize)."""
+    options = [
+        click.option("--text", "text_column", help="Column of raw texts to embed (instead of feature columns)."),
+        click.option("--image", "image_column", help="Column of image paths to embed (relative to the table's folder)."),
+        click.option("--images", "images_folder", is_flag=True,
+                     help="DATA is a folder of images (one subfolder per class gives a 'label' column)."),
+        click.option("--featurizer", type=click.Choice(["tfidf", "text-fast", "text", "image", "pixels"]),
+                     help="How to embed raw inputs [default: tfidf for texts, image for images]."),
+        click.option("--image-size", type=int, help="Side images are resized to [default: 224 for image, 28 for pixels]."),
+        click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
+                     help="Folder caching embeddings: each item is embedded once per featurizer."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _embed_raw(data: Path, text_column: str | None, image_column: str | None, images_folder: bool,
+               featurizer: str | None, image_size: int | None, cache_dir: Path | None,
+               id_column: str | None) -> tuple[Any, Any, str | None]:
+    """Read raw items and embed them: (frame, Embeddings, id column)."""
+    from .featurize import featurize_items, featurizer_from_options, read_raw_items
+
+    if images_folder and not data.is_dir():
+        raise SurelabelError(f"--images expects DATA to be a folder of images; {data} is not a folder.")
+    frame, kwargs = read_raw_items(data, text=text_column, image=image_column)
+    kind = "text" if "text" in kwargs else "image"
+    folder_ids = kwargs.pop("id_column", None)
+    id_column = id_column or folder_ids
+    emb = featurize_items(frame, id_column=id_column, featurizer=featurizer_from_options(featurizer, kind, image_size=image_size),
+                          cache_dir=cache_dir, **kwargs)
+    return frame, emb, id_column
+
+
 @main.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--features", help="Comma-separated feature columns.")
 @click.option("--feature-prefix", help="Use every column whose name starts with this prefix.")
+@raw_input_options
 @click.option("--label-column", "--simulate-from", "label_column", required=True,
               help="Column with known labels; it answers the simulated annotator.")
 @click.option("--id-column", help="Column with item ids (default: row number).")
@@ -171,11 +207,17 @@ def demo(as_json: bool, seed: int) -> None:
 @click.option("--out", type=click.Path(path_type=Path), help="Write labels to .parquet, .csv or .jsonl.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @friendly_errors
-def run(data: Path, features: str | None, feature_prefix: str | None, label_column: str, id_column: str | None,
+def run(data: Path, features: str | None, feature_prefix: str | None, text_column: str | None,
+        image_column: str | None, images_folder: bool, featurizer: str | None, image_size: int | None,
+        cache_dir: Path | None, label_column: str, id_column: str | None,
         epsilon: float, delta: float, bound: str, budget: int, validation_size: int | None, seed_size: int | None,
         batch_size: int | None, model: str, score: str, query: str, seed: int, out: Path | None,
         as_json: bool) -> None:
-    """Auto-label the items of DATA (CSV, Parquet or JSONL), answering queries from a label column."""
+    """Auto-label the items of DATA (CSV, Parquet or JSONL), answering queries from a label column.
+
+    Items are feature columns (--features, --feature-prefix), raw texts (--text COLUMN), image
+    paths (--image COLUMN), or DATA is a folder of images in one subfolder per class (--images).
+    """
     from .io import check_unique_ids, read_table, select_column, select_features
     from .loop import AutoLabeler
     from .models import make_model
@@ -183,10 +225,18 @@ def run(data: Path, features: str | None, feature_prefix: str | None, label_colu
 
     if out is not None and out.suffix.lower() not in (".parquet", ".csv", ".jsonl"):
         raise SurelabelError(f"Cannot write {out}: use a .parquet, .csv or .jsonl file name.")
-    frame = read_table(data)
     source = str(data)
-    cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
-    X, _ = select_features(frame, source, features=cols, prefix=feature_prefix)
+    if text_column or image_column or images_folder or data.is_dir():
+        if features or feature_prefix:
+            raise SurelabelError("Give either feature columns (--features, --feature-prefix) or raw inputs "
+                                 "(--text, --image, --images), not both.")
+        frame, embeddings, id_column = _embed_raw(data, text_column, image_column, images_folder, featurizer,
+                                                  image_size, cache_dir, id_column)
+        X = embeddings.X
+    else:
+        frame = read_table(data)
+        cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
+        X, _ = select_features(frame, source, features=cols, prefix=feature_prefix)
     labels = select_column(frame, label_column, source)
     if labels.isna().any():
         row = int(np.flatnonzero(labels.isna().to_numpy())[0])
@@ -226,6 +276,46 @@ def run(data: Path, features: str | None, feature_prefix: str | None, label_colu
     console.print(_summary_line(str(data), result, y))
     if out is not None:
         console.print(f"Labels written to {out}")
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@raw_input_options
+@click.option("--id-column", help="Column with item ids (default: row number; relative path for a folder).")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Write id, emb_0 … emb_{d-1} to .parquet or .csv.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a sentence.")
+@friendly_errors
+def featurize(data: Path, text_column: str | None, image_column: str | None, images_folder: bool,
+              featurizer: str | None, image_size: int | None, cache_dir: Path | None, id_column: str | None,
+              out: Path, as_json: bool) -> None:
+    """Embed raw texts or images of DATA into feature columns (offline; cached with --cache).
+
+    The output feeds `surelabel run OUT --feature-prefix emb_`.
+    """
+    import time
+
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise SurelabelError(f"Cannot write {out}: use a .parquet or .csv file name.")
+    if not (text_column or image_column or images_folder or data.is_dir()):
+        raise SurelabelError("Say what to embed: --text COLUMN, --image COLUMN, or a folder of images with --images.")
+    start = time.perf_counter()
+    frame, emb, id_column = _embed_raw(data, text_column, image_column, images_folder, featurizer, image_size,
+                                       cache_dir, id_column)
+    seconds = time.perf_counter() - start
+    table = emb.to_frame(id_column or "id")
+    if "label" in frame.columns and id_column == "id" and data.is_dir():
+        table.insert(1, "label", frame["label"].to_numpy())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(out, index=False) if out.suffix.lower() == ".parquet" else table.to_csv(out, index=False)
+    info = {"items": len(emb.ids), "dim": emb.dim, "featurizer": emb.featurizer, "version": emb.version,
+            "cache_key": emb.key, "cached": emb.n_cached, "computed": emb.n_computed, "seconds": round(seconds, 3),
+            "items_per_second": round(len(emb.ids) / seconds, 1) if seconds > 0 else None, "out": str(out)}
+    if as_json:
+        emit_json(info)
+        return
+    click.echo(f"{info['items']} items → {info['dim']}-d vectors with {emb.featurizer} ({emb.version}): "
+               f"{emb.n_computed} computed, {emb.n_cached} from the cache, {seconds:.1f} s. Written to {out}")
 
 
 if __name__ == "__main__":  # pragma: no cover

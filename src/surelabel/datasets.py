@@ -1,15 +1,23 @@
 """Built-in data: the paper's synthetic unit ball, a noisy multi-class set, and digits.
 
 Everything here is generated or ships with an installed package: nothing is downloaded.
+``reviews`` and ``write_digit_images`` make *raw* data (texts, image files) for the featurizers.
 """
 
 from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .rng import RandomState, check_random_state
 
-__all__ = ["unit_ball", "noisy_blobs", "digits"]
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["unit_ball", "noisy_blobs", "digits", "reviews", "write_digit_images"]
 
 
 def unit_ball(n: int, d: int = 30, random_state: RandomState = None) -> tuple[np.ndarray, np.ndarray]:
@@ -81,3 +89,96 @@ def digits() -> tuple[np.ndarray, np.ndarray]:
 
     data = load_digits()
     return data.data / 16.0, data.target.astype(np.int64)
+
+
+_PRODUCTS = ["blender", "headphones", "desk lamp", "backpack", "coffee maker", "phone case", "keyboard",
+             "running shoes", "tent", "novel", "board game", "vacuum cleaner", "water bottle", "jacket"]
+_POSITIVE = {
+    "strong": ["absolutely love it", "works perfectly", "best purchase this year", "exceeded my expectations",
+               "excellent quality", "fantastic value for the money", "highly recommend it"],
+    "weak": ["does the job", "pretty decent", "nice enough", "fairly sturdy", "arrived on time", "easy to set up"],
+}
+_NEGATIVE = {
+    "strong": ["broke after two days", "complete waste of money", "terrible quality", "stopped working",
+               "would not recommend it", "very disappointed", "returned it immediately"],
+    "weak": ["a bit flimsy", "somewhat noisy", "smaller than expected", "instructions were confusing",
+             "took long to arrive", "feels cheap"],
+}
+_FILLER = ["I bought it for my sister.", "Used it every day for a month.", "The box was plain.",
+           "Shipping was standard.", "It comes in three colours.", "I ordered it on a Tuesday.", ""]
+
+
+def reviews(n: int = 2000, random_state: RandomState = None) -> pd.DataFrame:
+    """Short synthetic product reviews labeled ``positive`` / ``negative``: raw texts for the featurizers.
+
+    Most reviews carry clear sentiment phrases; a share is mild (weak phrases only) and a
+    share is mixed ("…, but …"), where the clause after *but* decides the label — hard for
+    bag-of-words features, so not every item can be auto-labeled safely. Columns: ``id``,
+    ``review``, ``label``.
+
+    Examples
+    --------
+    >>> frame = reviews(50, random_state=0)
+    >>> list(frame.columns), sorted(frame["label"].unique())
+    (['id', 'review', 'label'], ['negative', 'positive'])
+    """
+    import pandas as pd
+
+    if n < 1:
+        raise ValueError(f"n must be positive. Got n={n}.")
+    rng = check_random_state(random_state)
+    rows = []
+    for i in range(n):
+        positive = bool(rng.random() < 0.5)
+        own, other = (_POSITIVE, _NEGATIVE) if positive else (_NEGATIVE, _POSITIVE)
+        product = _PRODUCTS[rng.integers(len(_PRODUCTS))]
+        kind = rng.random()
+        if kind < 0.6:  # clear
+            a, b = rng.choice(own["strong"], 2, replace=False)
+            body = f"{a.capitalize()}, {b}."
+        elif kind < 0.8:  # mild
+            body = f"{rng.choice(own['weak']).capitalize()}."
+        else:  # mixed: the clause after "but" decides
+            first = rng.choice(other["weak"] + other["strong"])
+            body = f"{first.capitalize()}, but {rng.choice(own['weak'] + own['strong'])}."
+        filler = _FILLER[rng.integers(len(_FILLER))]
+        text = f"The {product}: {body} {filler}".strip()
+        rows.append((f"r{i:05d}", text, "positive" if positive else "negative"))
+    return pd.DataFrame(rows, columns=["id", "review", "label"])
+
+
+def write_digit_images(folder: str | os.PathLike[str], *, size: int = 32, n_per_class: int | None = None) -> Path:
+    """Save scikit-learn's digits as PNG files, one subfolder per class: a raw image folder.
+
+    Each 8×8 image (grey levels 0–16) is scaled to 0–255 and enlarged to ``size × size``
+    (bilinear). ``n_per_class`` keeps the first images of each class. Needs Pillow.
+    Returns the folder, laid out as ``folder/<digit>/digit-<index>.png``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = write_digit_images(tempfile.mkdtemp(), n_per_class=3)
+    >>> sorted(p.name for p in root.iterdir())[:3], len(list(root.rglob("*.png")))
+    (['0', '1', '2'], 30)
+    """
+    from sklearn.datasets import load_digits
+
+    try:
+        from PIL import Image
+    except ImportError:
+        from .exceptions import SurelabelError
+
+        raise SurelabelError('Writing images needs Pillow: pip install "surelabel[image]"') from None
+    data = load_digits()
+    root = Path(folder)
+    counts: dict[int, int] = {}
+    for index, (pixels, target) in enumerate(zip(data.images, data.target)):
+        target = int(target)
+        if n_per_class is not None and counts.get(target, 0) >= n_per_class:
+            continue
+        counts[target] = counts.get(target, 0) + 1
+        sub = root / str(target)
+        sub.mkdir(parents=True, exist_ok=True)
+        img = Image.fromarray(np.clip(pixels * 16, 0, 255).astype(np.uint8))
+        img.resize((size, size), Image.BILINEAR).save(sub / f"digit-{index:04d}.png")
+    return root
