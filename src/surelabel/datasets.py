@@ -1,7 +1,7 @@
 """Built-in data: the paper's synthetic unit ball, a noisy multi-class set, and digits.
 
 Everything here is generated or ships with an installed package: nothing is downloaded.
-``reviews`` and ``write_digit_images`` make *raw* data (texts, image files) for the featurizers.
+``reviews``, ``write_shape_images`` and ``write_digit_images`` make *raw* data (texts, image files) for the featurizers.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from .rng import RandomState, check_random_state
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["unit_ball", "noisy_blobs", "digits", "reviews", "write_digit_images"]
+__all__ = ["unit_ball", "noisy_blobs", "digits", "reviews", "write_digit_images", "write_shape_images"]
 
 
 def unit_ball(n: int, d: int = 30, random_state: RandomState = None) -> tuple[np.ndarray, np.ndarray]:
@@ -181,4 +181,55 @@ def write_digit_images(folder: str | os.PathLike[str], *, size: int = 32, n_per_
         sub.mkdir(parents=True, exist_ok=True)
         img = Image.fromarray(np.clip(pixels * 16, 0, 255).astype(np.uint8))
         img.resize((size, size), Image.BILINEAR).save(sub / f"digit-{index:04d}.png")
+    return root
+
+
+SHAPES = ("circle", "square", "triangle")
+
+
+def write_shape_images(
+    folder: str | os.PathLike[str], *, n_per_class: int = 200, size: int = 64, random_state: RandomState = None
+) -> Path:
+    """Draw random filled circles, squares and triangles as PNG files, one subfolder per shape.
+
+    Each image has a random background colour, a shape of a contrasting random colour,
+    size, position and rotation, and pixel noise. Raw pixels barely beat chance here (the
+    shape moves and changes colour) while ImageNet features separate the shapes well: a
+    small, offline stand-in for a folder of photos. Needs Pillow. Returns the folder, laid
+    out as ``folder/<shape>/<shape>-<index>.png``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> root = write_shape_images(tempfile.mkdtemp(), n_per_class=2, size=16, random_state=0)
+    >>> sorted(p.name for p in root.iterdir()), len(list(root.rglob("*.png")))
+    (['circle', 'square', 'triangle'], 6)
+    """
+    try:
+        from PIL import Image, ImageDraw
+    except ImportError:
+        from .exceptions import SurelabelError
+
+        raise SurelabelError('Writing images needs Pillow: pip install "surelabel[image]"') from None
+    rng = check_random_state(random_state)
+    root = Path(folder)
+    for shape in SHAPES:
+        (root / shape).mkdir(parents=True, exist_ok=True)
+        corners = {"square": 4, "triangle": 3}.get(shape, 0)
+        for i in range(n_per_class):
+            background = rng.integers(0, 256, 3)
+            colour = (background + 128 + rng.integers(-60, 61, 3)) % 256
+            img = Image.new("RGB", (size, size), tuple(int(v) for v in background))
+            draw = ImageDraw.Draw(img)
+            r = rng.uniform(0.15, 0.35) * size
+            cx, cy = rng.uniform(r, size - r, 2)
+            fill = tuple(int(v) for v in colour)
+            if corners:
+                angle = rng.uniform(0, 2 * np.pi)
+                draw.polygon([(cx + r * np.cos(angle + 2 * np.pi * k / corners),
+                               cy + r * np.sin(angle + 2 * np.pi * k / corners)) for k in range(corners)], fill=fill)
+            else:
+                draw.ellipse([cx - r, cy - r, cx + r, cy + r], fill=fill)
+            noisy = np.asarray(img, dtype=np.int16) + rng.integers(-20, 21, (size, size, 3))
+            Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(root / shape / f"{shape}-{i:04d}.png")
     return root
