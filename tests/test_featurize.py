@@ -197,7 +197,7 @@ def test_an_edited_text_under_the_same_id_is_recomputed(tmp_path):
 
 def test_tfidf_cache_is_keyed_on_the_corpus(tmp_path):
     frame = datasets.reviews(120, random_state=0)
-    kw = dict(id_column="id", text="review", featurizer="tfidf", cache_dir=tmp_path)
+    kw = {"id_column": "id", "text": "review", "featurizer": "tfidf", "cache_dir": tmp_path}
     first = featurize_items(frame, **kw)
     assert featurize_items(frame, **kw).n_cached == 120
     grown = featurize_items(pd.concat([frame, datasets.reviews(130, random_state=1).tail(10).assign(

@@ -16,8 +16,9 @@ packages are imported only when a featurizer that needs them runs. See ``docs/fe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd

@@ -25,9 +25,10 @@ import json
 import os
 import shutil
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -161,6 +162,7 @@ class EmbeddingCache:
         parts = sorted(folder.glob("part-*.parquet")) if folder.is_dir() else []
         if not parts:
             return [], [], np.zeros((0, 0), dtype=np.float32)
+        import pyarrow as pa
         import pyarrow.parquet as pq
 
         ids: list[str] = []
@@ -171,7 +173,7 @@ class EmbeddingCache:
                 table = pq.read_table(part)
                 dim = table.schema.field("embedding").type.list_size
                 flat = table.column("embedding").combine_chunks().flatten().to_numpy(zero_copy_only=False)
-            except Exception:  # a corrupt part (disk full, manual edit): recompute its items
+            except (OSError, ValueError, KeyError, pa.ArrowException):  # corrupt part: recompute its items
                 continue
             ids.extend(table.column("id").to_pylist())
             hashes.extend(table.column("content").to_pylist())
@@ -317,11 +319,12 @@ def _base_key(featurizer: Featurizer) -> str:
 
 
 def _part_rows(path: Path) -> int:
-    try:
-        import pyarrow.parquet as pq
+    import pyarrow as pa
+    import pyarrow.parquet as pq
 
+    try:
         return int(pq.ParquetFile(path).metadata.num_rows)
-    except Exception:
+    except (OSError, ValueError, pa.ArrowException):
         return 0
 
 

@@ -7,8 +7,9 @@ off: nothing is downloaded at run time.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import metadata
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
