@@ -318,5 +318,36 @@ def featurize(data: Path, text_column: str | None, image_column: str | None, ima
                f"{emb.n_computed} computed, {emb.n_cached} from the cache, {seconds:.1f} s. Written to {out}")
 
 
+@main.command("featurize-bench")
+@click.argument("part", type=click.Choice(["throughput", "tbal", "all"]))
+@click.option("--work", type=click.Path(path_type=Path), default=Path("bench-work"), show_default=True,
+              help="Folder for generated inputs (PNGs, text tables) and the embedding cache.")
+@click.option("--n", "n_items", type=int, default=10_000, show_default=True, help="Items per throughput run.")
+@click.option("--featurizers", default="text,text-fast,tfidf,image,pixels", show_default=True,
+              help="Featurizers to time (throughput).")
+@click.option("--image-size", type=int, default=64, show_default=True, help="Side images are resized to for 'image'.")
+@click.option("--seeds", type=int, default=3, show_default=True, help="TBAL runs per dataset and featurizer.")
+@click.option("--fashion-items", type=int, default=20_000, show_default=True,
+              help="Fashion-MNIST pool for TBAL (10,000 test images, then training images).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@friendly_errors
+def featurize_bench(part: str, work: Path, n_items: int, featurizers: str, image_size: int, seeds: int,
+                    fashion_items: int, as_json: bool) -> None:
+    """Featurization speed and memory, and TBAL coverage per featurizer, on raw 20 Newsgroups and Fashion-MNIST."""
+    from .featurize_bench import markdown, tbal, throughput
+
+    speed = rows = None
+    if part in ("throughput", "all"):
+        speed = throughput(work, [f.strip() for f in featurizers.split(",") if f.strip()], n=n_items,
+                           image_size=image_size)
+    if part in ("tbal", "all"):
+        plan = {"20newsgroups": ["text", "text-fast", "tfidf"], "fashion-mnist": ["image", "pixels"]}
+        rows = tbal(work, plan, seeds=seeds, image_size=image_size, n_fashion=fashion_items)
+    if as_json:
+        emit_json(_clean({"throughput": speed, "tbal": rows}))
+        return
+    click.echo(markdown(speed, rows))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

