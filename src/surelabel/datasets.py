@@ -111,9 +111,10 @@ _FILLER = ["I bought it for my sister.", "Used it every day for a month.", "The 
 def reviews(n: int = 2000, random_state: RandomState = None) -> pd.DataFrame:
     """Short synthetic product reviews labeled ``positive`` / ``negative``: raw texts for the featurizers.
 
-    Most reviews carry clear sentiment phrases; a share is mild (weak phrases only) and a
-    share is mixed ("…, but …"), where the clause after *but* decides the label — hard for
-    bag-of-words features, so not every item can be auto-labeled safely. Columns: ``id``,
+    Most reviews (65 %) carry two clear sentiment phrases; 20 % are mild (one weak phrase)
+    and 15 % mixed ("a bit flimsy, but works perfectly"): a weak phrase of the other side,
+    then the verdict. Mixed reviews are hard for some features, so not every item can be
+    auto-labeled safely. Columns: ``id``,
     ``review``, ``label``.
 
     Examples
@@ -133,14 +134,13 @@ def reviews(n: int = 2000, random_state: RandomState = None) -> pd.DataFrame:
         own, other = (_POSITIVE, _NEGATIVE) if positive else (_NEGATIVE, _POSITIVE)
         product = _PRODUCTS[rng.integers(len(_PRODUCTS))]
         kind = rng.random()
-        if kind < 0.6:  # clear
+        if kind < 0.65:  # clear
             a, b = rng.choice(own["strong"], 2, replace=False)
             body = f"{a.capitalize()}, {b}."
-        elif kind < 0.8:  # mild
+        elif kind < 0.85:  # mild
             body = f"{rng.choice(own['weak']).capitalize()}."
-        else:  # mixed: the clause after "but" decides
-            first = rng.choice(other["weak"] + other["strong"])
-            body = f"{first.capitalize()}, but {rng.choice(own['weak'] + own['strong'])}."
+        else:  # mixed: a small complaint (or praise), but the verdict after "but" decides
+            body = f"{rng.choice(other['weak']).capitalize()}, but {rng.choice(own['strong'])}."
         filler = _FILLER[rng.integers(len(_FILLER))]
         text = f"The {product}: {body} {filler}".strip()
         rows.append((f"r{i:05d}", text, "positive" if positive else "negative"))
