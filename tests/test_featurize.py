@@ -326,3 +326,28 @@ def test_raw_and_feature_columns_do_not_mix(tmp_path):
     assert_one_line_error(result, "not both")
     result = invoke("run", path, "--text", "nope", "--label-column", "label", "--budget", 10)
     assert_one_line_error(result, "'nope'", "not found")
+
+
+@pytest.mark.parametrize("command", ["featurize", "featurize-bench"])
+def test_new_commands_have_help(command):
+    result = invoke(command, "--help")
+    assert result.exit_code == 0 and "Usage" in result.output
+
+
+def test_progress_bar_is_silent_when_quiet_or_not_a_terminal(capsys):
+    from surelabel.featurize.base import progress_bar
+
+    for quiet in (True, None):  # pytest's stderr is not a terminal
+        with progress_bar(10, "x", quiet=quiet) as advance:
+            advance(10)
+    assert capsys.readouterr().err == ""
+
+
+def test_a_corrupt_cache_part_is_recomputed_not_trusted(tmp_path):
+    cache = EmbeddingCache(tmp_path)
+    emb = cache.get_or_compute(["a", "b"], ["one", "two"], Counting())
+    for part in (tmp_path / emb.key).glob("part-*.parquet"):
+        part.write_bytes(b"garbage")
+    feat = Counting()
+    again = cache.get_or_compute(["a", "b"], ["one", "two"], feat)
+    assert feat.seen == ["one", "two"] and np.array_equal(again.X, emb.X)
