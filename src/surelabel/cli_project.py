@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from .cli import _clean, _pct, emit_json, friendly_errors, main
-from .exceptions import InputError
+from .exceptions import InputError, SurelabelError
 
 __all__ = ["simulate_project", "status_text"]
 
@@ -71,9 +71,13 @@ def _next_hint(s: dict[str, Any], directory: Path) -> str:
 
 @main.command("init")
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--items", "items", type=click.Path(path_type=Path), required=True,
+@click.option("--items", "items", type=click.Path(path_type=Path),
               help="The items: a .csv, .parquet or .jsonl file.")
-@click.option("--id", "id_column", required=True, help="Column with unique item ids.")
+@click.option("--images", "images", type=click.Path(path_type=Path),
+              help="Instead of --items: a folder of images (one subfolder per class gives a 'label' column).")
+@click.option("--featurizer", help="Embed raw --text or --image items: tfidf (default for text), text-fast, text, "
+              "image (default for images) or pixels.")
+@click.option("--id", "id_column", help="Column with unique item ids (with --images: the relative path).")
 @click.option("--features", help="Comma-separated feature columns (or one column holding vectors).")
 @click.option("--feature-prefix", help="Use every column whose name starts with this prefix.")
 @click.option("--text", "text", help="Column with the text people read.")
@@ -97,7 +101,8 @@ def _next_hint(s: dict[str, Any], directory: Path) -> str:
 @_db_option
 @_json_option
 @friendly_errors
-def init_cmd(directory: Path, items: Path, id_column: str, features: str | None, feature_prefix: str | None,
+def init_cmd(directory: Path, items: Path | None, images: Path | None, featurizer: str | None,
+             id_column: str | None, features: str | None, feature_prefix: str | None,
              text: str | None, image: str | None, classes: str, epsilon: float, delta: float, bound: str,
              budget: int, validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str,
              score: str, query: str, seed: int, db: str | None, as_json: bool) -> None:
@@ -109,8 +114,17 @@ def init_cmd(directory: Path, items: Path, id_column: str, features: str | None,
     """
     from .project import Project
 
+    if (items is None) == (images is None):
+        raise SurelabelError("Give the items with exactly one of --items FILE or --images FOLDER.")
+    if images is not None:
+        from .featurize import read_image_folder
+
+        items = read_image_folder(images)
+        id_column, image = id_column or "id", image or "image"
+    elif not id_column:
+        raise SurelabelError("Missing option '--id': the column with unique item ids.")
     cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
-    with Project.create(directory, items, id_column=id_column, features=cols, feature_prefix=feature_prefix,
+    with Project.create(directory, items, id_column=id_column, featurizer=featurizer, features=cols, feature_prefix=feature_prefix,
                         text=text, image=image, classes=[c for c in classes.split(",")], epsilon=epsilon,
                         delta=delta, bound=bound, model=model, budget=budget, validation_size=validation_size,
                         seed_size=seed_size, batch_size=batch_size, score=score, query=query, seed=seed,

@@ -193,6 +193,10 @@ class _Snapshot:
         return self.rounds[-1]["stop_reason"] if self.rounds else None
 
 
+#: Folder inside the project where computed embeddings are cached (kept if init is re-run).
+EMBEDDINGS_DIR = "embeddings"
+
+
 def is_project(path: str | Path) -> bool:
     """Whether ``path`` is a project folder (it holds ``surelabel-project.json``)."""
     return (Path(path) / PROJECT_FILE).is_file()
@@ -298,6 +302,8 @@ class Project:
         query: str = "margin_random",
         seed: int = 0,
         db: str | None = None,
+        featurizer: str | None = None,
+        quiet: bool | None = None,
     ) -> Project:
         """Make a project folder from an items table (CSV / Parquet / JSONL file or DataFrame).
 
@@ -308,7 +314,7 @@ class Project:
         from .models import make_model
 
         path = Path(path)
-        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+        if path.exists() and (not path.is_dir() or any(p.name != EMBEDDINGS_DIR for p in path.iterdir())):
             raise ProjectError(f"{path} already exists and is not an empty folder; choose a new project folder.")
         if isinstance(items, pd.DataFrame):
             frame, source = items.reset_index(drop=True).copy(), "the items"
@@ -320,6 +326,22 @@ class Project:
         str_ids = ids.astype(str)
         if str_ids.duplicated().any():
             raise InputError(f"{source}: ids of column {id_column!r} are not unique once written as text.")
+        featurizer_info = None
+        if not features and not feature_prefix and (text or image):
+            # raw items: embed the text or image column once; the vectors are stored with the items
+            from .featurize import featurize_items
+
+            if text and image:
+                raise InputError("Give at most one of --text COL and --image COL.")
+            base = Path(items).parent if not isinstance(items, pd.DataFrame) else Path.cwd()
+            emb = featurize_items(frame, id_column=id_column, text=text, image=image, featurizer=featurizer,
+                                  cache_dir=path / EMBEDDINGS_DIR,
+                                  base_dir=base, source=source, quiet=quiet)
+            frame["embedding"] = [np.asarray(v, dtype=float) for v in emb.X]
+            features = ["embedding"]
+            featurizer_info = {"name": emb.featurizer, "version": emb.version, "key": emb.key, "dim": int(emb.dim)}
+        elif featurizer:
+            raise InputError("--featurizer needs raw items (--text COL or --image COL) and no feature columns.")
         X, feature_cols, embedding = _features_from(frame, source, features, feature_prefix)
         for col in (text, image):
             if col:
@@ -337,7 +359,7 @@ class Project:
             "budget": budget, "validation_size": validation_size, "seed_size": seed_size,
             "batch_size": batch_size, "score": score, "query": query, "seed": int(seed),
             "id_column": id_column, "feature_columns": feature_cols, "text_column": text, "image_column": image,
-            "embedding_column": embedding,
+            "embedding_column": embedding, "featurizer": featurizer_info,
         }
         tbal = _tbal_config(config)
         config.update(validation_size=tbal.validation_size, seed_size=tbal.seed_size, batch_size=tbal.batch_size)
