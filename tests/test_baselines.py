@@ -18,8 +18,8 @@ from surelabel.baselines import (
     kfold_threshold,
     knn_graph,
 )
-from surelabel.exceptions import BudgetError
 from surelabel.engine import VALIDATION_SHARE, predict_proba_logits
+from surelabel.exceptions import BudgetError
 from surelabel.scores import max_proba
 from surelabel.thresholds import estimate_thresholds, select_confident
 

@@ -16,18 +16,18 @@ The public API, in three layers (see ``docs/architecture.md``):
 from __future__ import annotations
 
 from . import audit, bounds, datasets, query, scores
+from .bounds import binomial_safe_rate, clopper_pearson_interval, clopper_pearson_upper, hoeffding_upper
 from .consensus import ConsensusOracle
 from .cost import CostModel
-from .planner import ValidationPlan, plan_validation
-from .review import rank_review
-from .spotcheck import SpotCheckReport, draw_spot_check, spot_check_report
-from .bounds import binomial_safe_rate, clopper_pearson_interval, clopper_pearson_upper, hoeffding_upper
 from .exceptions import BudgetError, InputError, OracleError, SurelabelError
 from .loop import AutoLabeler
 from .oracles import Oracle, SimulatedOracle
+from .planner import ValidationPlan, plan_validation
 from .query import QUERIES, get_query
 from .result import AutoLabelResult, RoundReport
+from .review import rank_review
 from .scores import SCORES, energy, get_score, margin, max_proba, neg_entropy
+from .spotcheck import SpotCheckReport, draw_spot_check, spot_check_report
 from .thresholds import ThresholdEstimate, estimate_thresholds, min_certifiable_size, select_confident
 
 __version__ = "0.1.0"

@@ -22,9 +22,10 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
@@ -97,7 +98,7 @@ class CostModel:
 
     # -- constructors -------------------------------------------------------------------
     @classmethod
-    def flat(cls, price: float, *, currency: str = "$") -> "CostModel":
+    def flat(cls, price: float, *, currency: str = "$") -> CostModel:
         """Every label costs ``price``."""
         return cls(mode="flat", price=_check_price(price, "price per label"), currency=currency)
 
@@ -109,7 +110,7 @@ class CostModel:
         classes: Iterable[Any] | None = None,
         default: float | None = None,
         currency: str = "$",
-    ) -> "CostModel":
+    ) -> CostModel:
         """A price per class; with ``classes``, the table is checked against the label set."""
         if not prices:
             raise InputError("The price table is empty; give at least one 'class,price' row.")
@@ -123,7 +124,7 @@ class CostModel:
     @classmethod
     def per_second(
         cls, rate: float, *, default_seconds: float | None = None, currency: str = "$"
-    ) -> "CostModel":
+    ) -> CostModel:
         """``rate`` money per second of observed labeling time (e.g. Label Studio's ``lead_time``)."""
         r = _check_price(rate, "rate per second")
         ds = None if default_seconds is None else _check_price(default_seconds, "default labeling time")
@@ -308,7 +309,7 @@ def read_price_table(path: str | Path) -> dict[str, float]:
     return out
 
 
-def label_studio_lead_times(export: str | Path | list[dict]) -> "Any":
+def label_studio_lead_times(export: str | Path | list[dict]) -> Any:
     """Labeling time per task from a Label Studio JSON export (``annotations[].lead_time``).
 
     Returns a DataFrame with ``task_id`` and ``lead_time`` (seconds, summed over the task's
