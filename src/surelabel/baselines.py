@@ -62,8 +62,11 @@ __all__ = [
     "FINAL_PASSES",
 ]
 
-_UNLABELED, _HUMAN, _VALIDATION, _AUTO = 0, 1, 2, 3
-_SOURCE_NAMES = np.array(["unlabeled", "human", "validation", "auto"], dtype=object)
+from .engine import AUTO as _AUTO  # noqa: E402  (one vocabulary of sources with the engine)
+from .engine import HUMAN as _HUMAN  # noqa: E402
+from .engine import SOURCE_NAMES as _SOURCE_NAMES  # noqa: E402
+from .engine import UNLABELED as _UNLABELED  # noqa: E402
+from .engine import VALIDATION as _VALIDATION  # noqa: E402
 
 #: Final passes of the AL and PL baselines: thresholded (``selective``) or everything (``all``).
 FINAL_PASSES = ("selective", "all")
