@@ -325,7 +325,8 @@ def featurize(data: Path, text_column: str | None, image_column: str | None, ima
 @click.option("--n", "n_items", type=int, default=10_000, show_default=True, help="Items per throughput run.")
 @click.option("--featurizers", default="text,text-fast,tfidf,image,pixels", show_default=True,
               help="Featurizers to time (throughput).")
-@click.option("--image-size", type=int, default=64, show_default=True, help="Side images are resized to for 'image'.")
+@click.option("--image-size", type=int, default=64, show_default=True,
+              help="Side images are resized to for 'image' (throughput; TBAL compares 64 and 128).")
 @click.option("--seeds", type=int, default=3, show_default=True, help="TBAL runs per dataset and featurizer.")
 @click.option("--fashion-items", type=int, default=20_000, show_default=True,
               help="Fashion-MNIST pool for TBAL (10,000 test images, then training images).")
@@ -341,8 +342,7 @@ def featurize_bench(part: str, work: Path, n_items: int, featurizers: str, image
         speed = throughput(work, [f.strip() for f in featurizers.split(",") if f.strip()], n=n_items,
                            image_size=image_size)
     if part in ("tbal", "all"):
-        plan = {"20newsgroups": ["text", "text-fast", "tfidf"], "fashion-mnist": ["image", "pixels"]}
-        rows = tbal(work, plan, seeds=seeds, image_size=image_size, n_fashion=fashion_items)
+        rows = tbal(work, seeds=seeds, n_fashion=fashion_items)
     if as_json:
         emit_json(_clean({"throughput": speed, "tbal": rows}))
         return

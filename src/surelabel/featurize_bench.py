@@ -168,10 +168,15 @@ def throughput(work: Path, featurizers: list[str], n: int = 10_000, image_size: 
 
 
 # --------------------------------------------------------------------------- TBAL on the vectors
-#: Budgets per dataset, stated in the report.
+#: TBAL settings per dataset (one run per entry, seed and featurizer), stated in the report.
 TBAL_SETTINGS = {
-    "20newsgroups": {"budget": 4000, "validation_size": 2000, "seed_size": 400, "batch_size": 200},
-    "fashion-mnist": {"budget": 3000, "validation_size": 1500, "seed_size": 300, "batch_size": 150},
+    "20newsgroups": [
+        {"budget": 4000, "validation_size": 2000, "seed_size": 400, "batch_size": 200},
+        {"budget": 8000, "validation_size": 3000, "seed_size": 1000, "batch_size": 500},
+    ],
+    "fashion-mnist": [
+        {"budget": 3000, "validation_size": 1500, "seed_size": 300, "batch_size": 150},
+    ],
 }
 
 
@@ -183,8 +188,15 @@ def _dataset(name: str, work: Path, n_fashion: int) -> tuple[pd.DataFrame, str]:
     raise SurelabelError(f"Unknown dataset {name!r}. Allowed: 20newsgroups, fashion-mnist.")
 
 
-def tbal(work: Path, plan: dict[str, list[str]], seeds: int = 3, image_size: int = 64, n_fashion: int = 20_000,
-         epsilon: float = 0.05, delta: float = 0.05) -> list[dict[str, Any]]:
+#: Featurizers (name, settings) compared per dataset.
+TBAL_PLAN: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "20newsgroups": [("text", {}), ("text-fast", {}), ("tfidf", {})],
+    "fashion-mnist": [("image", {"image_size": 64}), ("image", {"image_size": 128}), ("pixels", {})],
+}
+
+
+def tbal(work: Path, plan: dict[str, list[tuple[str, dict[str, Any]]]] | None = None, seeds: int = 3,
+         n_fashion: int = 20_000, epsilon: float = 0.05, delta: float = 0.05) -> list[dict[str, Any]]:
     """Coverage and realised error of certified TBAL per dataset, featurizer and seed."""
     from .featurize import featurize_items, get_featurizer
     from .loop import AutoLabeler
@@ -192,18 +204,18 @@ def tbal(work: Path, plan: dict[str, list[str]], seeds: int = 3, image_size: int
     from .oracles import SimulatedOracle
 
     rows = []
-    for dataset, names in plan.items():
+    for dataset, featurizers in (plan or TBAL_PLAN).items():
         frame, kind = _dataset(dataset, work, n_fashion)
         y = frame["label"].to_numpy()
-        for name in names:
-            feat = get_featurizer(name, **_settings(name, image_size))
+        for name, settings in featurizers:
+            feat = get_featurizer(name, **settings)
             start = time.perf_counter()
             emb = featurize_items(frame, id_column="id", featurizer=feat, cache_dir=work / "cache",
                                   **({"text": "text"} if kind == "text" else {"image": "image"}))
             seconds = time.perf_counter() - start
-            for seed in range(seeds):
+            for config, seed in ((c, s) for c in TBAL_SETTINGS[dataset] for s in range(seeds)):
                 labeler = AutoLabeler(make_model("logreg", seed), epsilon=epsilon, delta=delta, random_state=seed,
-                                      **TBAL_SETTINGS[dataset])
+                                      **config)
                 t0 = time.perf_counter()
                 result = labeler.run(emb.X, SimulatedOracle(y, random_state=seed))
                 err = result.auto_error(y)
@@ -212,7 +224,7 @@ def tbal(work: Path, plan: dict[str, list[str]], seeds: int = 3, image_size: int
                     "dim": emb.dim, "featurize_seconds": round(seconds, 1), "computed": emb.n_computed,
                     "seed": seed, "coverage": result.coverage, "auto_error": None if np.isnan(err) else err,
                     "n_auto": result.n_auto, "human": result.n_human["total"], "stop": result.stop_reason,
-                    "tbal_seconds": round(time.perf_counter() - t0, 1), **TBAL_SETTINGS[dataset],
+                    "tbal_seconds": round(time.perf_counter() - t0, 1), **config,
                 })
                 print(json.dumps(rows[-1], default=str), file=sys.stderr, flush=True)
     return rows
@@ -232,15 +244,18 @@ def markdown(throughput_rows: list[dict[str, Any]] | None = None, tbal_rows: lis
     if tbal_rows:
         if out:
             out.append("")
-        out += ["| dataset | featurizer | items | budget (validation) | coverage, mean (min–max) | "
-                "realised error, mean (max) | featurize (s) |", "|---|---|---:|---|---|---|---:|"]
+        out += ["| dataset | featurizer | items | budget (validation) | seeds | coverage, mean (min–max) | "
+                "realised error, mean (max) | featurize (s) |", "|---|---|---:|---|---:|---|---|---:|"]
         frame = pd.DataFrame(tbal_rows)
-        for (dataset, name), g in frame.groupby(["dataset", "featurizer"], sort=False):
+        frame["label"] = [f"{f} ({', '.join(f'{k}={v}' for k, v in st.items() if k in ('image_size',))})".replace(" ()", "")
+                          for f, st in zip(frame["featurizer"], frame["settings"])]
+        for (dataset, _, name), g in frame.groupby(["dataset", "budget", "label"], sort=False):
             cov = g["coverage"]
             err = g["auto_error"].dropna()
             err_text = f"{100 * err.mean():.2f} % ({100 * err.max():.2f} %)" if len(err) else "— (nothing auto-labeled)"
             first = g.iloc[0]
             out.append(f"| {dataset} | {name} | {first['items']:,} | {first['budget']:,} ({first['validation_size']:,}) | "
+                       f"{len(g)} | "
                        f"{100 * cov.mean():.1f} % ({100 * cov.min():.1f}–{100 * cov.max():.1f}) | {err_text} | "
                        f"{g['featurize_seconds'].max()} |")
     return "\n".join(out)
