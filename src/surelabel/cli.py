@@ -233,7 +233,10 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         frame, embeddings, id_column = _embed_raw(data, text_column, image_column, images_folder, featurizer,
                                                   image_size, cache_dir, id_column)
         X = embeddings.X
+        embedded = {"featurizer": embeddings.featurizer, "version": embeddings.version, "cache_key": embeddings.key,
+                    "dim": embeddings.dim, "cached": embeddings.n_cached, "computed": embeddings.n_computed}
     else:
+        embedded = None
         frame = read_table(data)
         cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
         X, _ = select_features(frame, source, features=cols, prefix=feature_prefix)
@@ -267,11 +270,15 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         result.save(out, ids=ids)
     if as_json:
         emit_json(_clean({**result.summary(y), "rounds": [h.to_dict() for h in result.history],
+                          **({"embeddings": embedded} if embedded else {}),
                           "out": None if out is None else str(out)}))
         return
     from rich.console import Console
 
     console = Console()
+    if embedded:
+        console.print(f"Embedded {len(X)} items with {embedded['featurizer']} ({embedded['version']}, "
+                      f"{embedded['dim']}-d): {embedded['computed']} computed, {embedded['cached']} from the cache.")
     console.print(_round_table(f"surelabel run {data}", result, y))
     console.print(_summary_line(str(data), result, y))
     if out is not None:

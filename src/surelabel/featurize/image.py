@@ -100,7 +100,7 @@ class PixelFeaturizer(BaseFeaturizer):
     """
 
     name = "pixels"
-    version = "1"
+    version = "pixels-1"
     kind = "image"
     chunk_size = 2048
     _settings = ("size", "mode")
