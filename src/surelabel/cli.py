@@ -334,12 +334,14 @@ def featurize(data: Path, text_column: str | None, image_column: str | None, ima
               help="Featurizers to time (throughput).")
 @click.option("--image-size", type=int, default=64, show_default=True,
               help="Side images are resized to for 'image' (throughput; TBAL compares 64 and 128).")
+@click.option("--words", type=int, default=32, show_default=True,
+              help="Throughput texts: the first N words of each post (0: whole posts).")
 @click.option("--seeds", type=int, default=3, show_default=True, help="TBAL runs per dataset and featurizer.")
 @click.option("--fashion-items", type=int, default=20_000, show_default=True,
               help="Fashion-MNIST pool for TBAL (10,000 test images, then training images).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @friendly_errors
-def featurize_bench(part: str, work: Path, n_items: int, featurizers: str, image_size: int, seeds: int,
+def featurize_bench(part: str, work: Path, n_items: int, featurizers: str, image_size: int, words: int, seeds: int,
                     fashion_items: int, as_json: bool) -> None:
     """Featurization speed and memory, and TBAL coverage per featurizer, on raw 20 Newsgroups and Fashion-MNIST."""
     from .featurize_bench import markdown, tbal, throughput
@@ -347,7 +349,7 @@ def featurize_bench(part: str, work: Path, n_items: int, featurizers: str, image
     speed = rows = None
     if part in ("throughput", "all"):
         speed = throughput(work, [f.strip() for f in featurizers.split(",") if f.strip()], n=n_items,
-                           image_size=image_size)
+                           image_size=image_size, words=words)
     if part in ("tbal", "all"):
         rows = tbal(work, seeds=seeds, n_fashion=fashion_items)
     if as_json:

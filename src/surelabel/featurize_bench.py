@@ -97,9 +97,10 @@ def write_fashion_pngs(folder: Path, n_test: int = 10_000, n_train: int = 0) -> 
 
 
 def short_texts(n: int, words: int = 32) -> pd.DataFrame:
-    """The first ``n`` 20 Newsgroups posts cut to their first ``words`` words."""
+    """The first ``n`` 20 Newsgroups posts cut to their first ``words`` words (``0``: whole posts)."""
     frame = newsgroups().head(n).copy()
-    frame["text"] = frame["text"].str.split().str[:words].str.join(" ")
+    if words:
+        frame["text"] = frame["text"].str.split().str[:words].str.join(" ")
     return frame
 
 
@@ -140,10 +141,11 @@ def _threads() -> int | None:
     return None
 
 
-def throughput(work: Path, featurizers: list[str], n: int = 10_000, image_size: int = 64) -> list[dict[str, Any]]:
+def throughput(work: Path, featurizers: list[str], n: int = 10_000, image_size: int = 64,
+               words: int = 32) -> list[dict[str, Any]]:
     """Each featurizer in a fresh subprocess (so peak memory is its own) on ``n`` items."""
     work.mkdir(parents=True, exist_ok=True)
-    texts = work / f"short-texts-{n}.parquet"
+    texts = work / f"texts-{n}-{words}w.parquet"
     images = work / f"fashion-{n}.parquet"
     results = []
     for name in featurizers:
@@ -152,7 +154,7 @@ def throughput(work: Path, featurizers: list[str], n: int = 10_000, image_size: 
         kind = get_featurizer(name).kind
         if kind == "text":
             if not texts.exists():
-                short_texts(n).to_parquet(texts)
+                short_texts(n, words).to_parquet(texts)
             path, column = texts, "text"
         else:
             if not images.exists():
@@ -163,7 +165,12 @@ def throughput(work: Path, featurizers: list[str], n: int = 10_000, image_size: 
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         if proc.returncode != 0:
             raise SurelabelError(f"Measuring {name} failed: {proc.stderr.strip().splitlines()[-1:]}")
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        if kind == "text":
+            row["input"] = f"20 Newsgroups, first {words} words" if words else "20 Newsgroups, whole posts"
+        else:
+            row["input"] = "Fashion-MNIST PNG files (28×28)"
+        results.append(row)
     return results
 
 
@@ -235,12 +242,12 @@ def markdown(throughput_rows: list[dict[str, Any]] | None = None, tbal_rows: lis
     """Markdown tables of the results."""
     out = []
     if throughput_rows:
-        out += ["| featurizer | settings | items | dim | model load (s) | featurize (s) | items/s | peak RSS (MiB) |",
-                "|---|---|---:|---:|---:|---:|---:|---:|"]
+        out += ["| featurizer | settings | input | items | dim | model load (s) | featurize (s) | items/s | "
+                "peak RSS (MiB) |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
         for r in throughput_rows:
             settings = ", ".join(f"{k}={v}" for k, v in r["settings"].items())
-            out.append(f"| {r['featurizer']} | {settings} | {r['items']:,} | {r['dim']} | {r['load_seconds']} | "
-                       f"{r['featurize_seconds']} | {r['items_per_second']:,} | {r['peak_rss_mib']:,} |")
+            out.append(f"| {r['featurizer']} | {settings} | {r.get('input', '')} | {r['items']:,} | {r['dim']} | "
+                       f"{r['load_seconds']} | {r['featurize_seconds']} | {r['items_per_second']:,} | {r['peak_rss_mib']:,} |")
     if tbal_rows:
         if out:
             out.append("")
