@@ -286,6 +286,7 @@ def test_run_auto_labels_raw_texts_with_the_certified_bound(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads(result.output)
     assert summary["n_auto"] > 500 and summary["auto_error"] <= 0.05
+    assert summary["embeddings"]["featurizer"] == "tfidf" and summary["embeddings"]["computed"] == 2000
     assert any(r["union_upper_bound"] is not None and r["union_upper_bound"] <= 0.05 for r in summary["rounds"])
     labels = pd.read_csv(out)
     assert labels["id"].iloc[0] == "r00000" and (labels["source"] == "auto").sum() == summary["n_auto"]

@@ -265,7 +265,10 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         frame, embeddings, id_column = _embed_raw(data, text_column, image_column, images_folder, featurizer,
                                                   image_size, cache_dir, id_column)
         X = embeddings.X
+        embedded = {"featurizer": embeddings.featurizer, "version": embeddings.version, "cache_key": embeddings.key,
+                    "dim": embeddings.dim, "cached": embeddings.n_cached, "computed": embeddings.n_computed}
     else:
+        embedded = None
         frame = read_table(data)
         cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
         X, _ = select_features(frame, source, features=cols, prefix=feature_prefix)
@@ -320,11 +323,15 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
     if as_json:
         extra = {} if cost is None else {"cost": cost}
         emit_json(_clean({**result.summary(y), **extra, "rounds": [h.to_dict() for h in result.history],
+                          **({"embeddings": embedded} if embedded else {}),
                           "out": None if out is None else str(out)}))
         return
     from rich.console import Console
 
     console = Console()
+    if embedded:
+        console.print(f"Embedded {len(X)} items with {embedded['featurizer']} ({embedded['version']}, "
+                      f"{embedded['dim']}-d): {embedded['computed']} computed, {embedded['cached']} from the cache.")
     console.print(_round_table(f"surelabel run {data}", result, y))
     console.print(_summary_line(str(data), result, y))
     if cost is not None:
@@ -391,13 +398,16 @@ def featurize(data: Path, text_column: str | None, image_column: str | None, ima
 @click.option("--n", "n_items", type=int, default=10_000, show_default=True, help="Items per throughput run.")
 @click.option("--featurizers", default="text,text-fast,tfidf,image,pixels", show_default=True,
               help="Featurizers to time (throughput).")
-@click.option("--image-size", type=int, default=64, show_default=True, help="Side images are resized to for 'image'.")
+@click.option("--image-size", type=int, default=64, show_default=True,
+              help="Side images are resized to for 'image' (throughput; TBAL compares 64 and 128).")
+@click.option("--words", type=int, default=32, show_default=True,
+              help="Throughput texts: the first N words of each post (0: whole posts).")
 @click.option("--seeds", type=int, default=3, show_default=True, help="TBAL runs per dataset and featurizer.")
 @click.option("--fashion-items", type=int, default=20_000, show_default=True,
               help="Fashion-MNIST pool for TBAL (10,000 test images, then training images).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @friendly_errors
-def featurize_bench(part: str, work: Path, n_items: int, featurizers: str, image_size: int, seeds: int,
+def featurize_bench(part: str, work: Path, n_items: int, featurizers: str, image_size: int, words: int, seeds: int,
                     fashion_items: int, as_json: bool) -> None:
     """Featurization speed and memory, and TBAL coverage per featurizer, on raw 20 Newsgroups and Fashion-MNIST."""
     from .featurize_bench import markdown, tbal, throughput
@@ -405,10 +415,9 @@ def featurize_bench(part: str, work: Path, n_items: int, featurizers: str, image
     speed = rows = None
     if part in ("throughput", "all"):
         speed = throughput(work, [f.strip() for f in featurizers.split(",") if f.strip()], n=n_items,
-                           image_size=image_size)
+                           image_size=image_size, words=words)
     if part in ("tbal", "all"):
-        plan = {"20newsgroups": ["text", "text-fast", "tfidf"], "fashion-mnist": ["image", "pixels"]}
-        rows = tbal(work, plan, seeds=seeds, image_size=image_size, n_fashion=fashion_items)
+        rows = tbal(work, seeds=seeds, n_fashion=fashion_items)
     if as_json:
         emit_json(_clean({"throughput": speed, "tbal": rows}))
         return

@@ -97,9 +97,10 @@ def write_fashion_pngs(folder: Path, n_test: int = 10_000, n_train: int = 0) -> 
 
 
 def short_texts(n: int, words: int = 32) -> pd.DataFrame:
-    """The first ``n`` 20 Newsgroups posts cut to their first ``words`` words."""
+    """The first ``n`` 20 Newsgroups posts cut to their first ``words`` words (``0``: whole posts)."""
     frame = newsgroups().head(n).copy()
-    frame["text"] = frame["text"].str.split().str[:words].str.join(" ")
+    if words:
+        frame["text"] = frame["text"].str.split().str[:words].str.join(" ")
     return frame
 
 
@@ -115,8 +116,14 @@ def measure(featurizer: str, items: Path, column: str, image_size: int = 64) -> 
     frame = pd.read_parquet(items)
     feat = get_featurizer(featurizer, **_settings(featurizer, image_size))
     start = time.perf_counter()
+    # Loading = imports and model weights; what is timed after is the featurizing alone.
     if hasattr(feat, "load"):
         feat.load()
+    elif feat.kind == "text":
+        import sklearn.decomposition  # noqa: F401
+        import sklearn.feature_extraction.text  # noqa: F401
+    else:
+        import PIL.Image  # noqa: F401
     loaded = time.perf_counter()
     kind = {"text": column} if feat.kind == "text" else {"image": column}
     emb = featurize_items(frame, id_column="id", featurizer=feat, quiet=True, **kind)
@@ -140,10 +147,11 @@ def _threads() -> int | None:
     return None
 
 
-def throughput(work: Path, featurizers: list[str], n: int = 10_000, image_size: int = 64) -> list[dict[str, Any]]:
+def throughput(work: Path, featurizers: list[str], n: int = 10_000, image_size: int = 64,
+               words: int = 32) -> list[dict[str, Any]]:
     """Each featurizer in a fresh subprocess (so peak memory is its own) on ``n`` items."""
     work.mkdir(parents=True, exist_ok=True)
-    texts = work / f"short-texts-{n}.parquet"
+    texts = work / f"texts-{n}-{words}w.parquet"
     images = work / f"fashion-{n}.parquet"
     results = []
     for name in featurizers:
@@ -152,7 +160,7 @@ def throughput(work: Path, featurizers: list[str], n: int = 10_000, image_size: 
         kind = get_featurizer(name).kind
         if kind == "text":
             if not texts.exists():
-                short_texts(n).to_parquet(texts)
+                short_texts(n, words).to_parquet(texts)
             path, column = texts, "text"
         else:
             if not images.exists():
@@ -163,15 +171,25 @@ def throughput(work: Path, featurizers: list[str], n: int = 10_000, image_size: 
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
         if proc.returncode != 0:
             raise SurelabelError(f"Measuring {name} failed: {proc.stderr.strip().splitlines()[-1:]}")
-        results.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        row = json.loads(proc.stdout.strip().splitlines()[-1])
+        if kind == "text":
+            row["input"] = f"20 Newsgroups, first {words} words" if words else "20 Newsgroups, whole posts"
+        else:
+            row["input"] = "Fashion-MNIST PNG files (28×28)"
+        results.append(row)
     return results
 
 
 # --------------------------------------------------------------------------- TBAL on the vectors
-#: Budgets per dataset, stated in the report.
+#: TBAL settings per dataset (one run per entry, seed and featurizer), stated in the report.
 TBAL_SETTINGS = {
-    "20newsgroups": {"budget": 4000, "validation_size": 2000, "seed_size": 400, "batch_size": 200},
-    "fashion-mnist": {"budget": 3000, "validation_size": 1500, "seed_size": 300, "batch_size": 150},
+    "20newsgroups": [
+        {"budget": 4000, "validation_size": 2000, "seed_size": 400, "batch_size": 200},
+        {"budget": 8000, "validation_size": 3000, "seed_size": 1000, "batch_size": 500},
+    ],
+    "fashion-mnist": [
+        {"budget": 3000, "validation_size": 1500, "seed_size": 300, "batch_size": 150},
+    ],
 }
 
 
@@ -183,8 +201,15 @@ def _dataset(name: str, work: Path, n_fashion: int) -> tuple[pd.DataFrame, str]:
     raise SurelabelError(f"Unknown dataset {name!r}. Allowed: 20newsgroups, fashion-mnist.")
 
 
-def tbal(work: Path, plan: dict[str, list[str]], seeds: int = 3, image_size: int = 64, n_fashion: int = 20_000,
-         epsilon: float = 0.05, delta: float = 0.05) -> list[dict[str, Any]]:
+#: Featurizers (name, settings) compared per dataset.
+TBAL_PLAN: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "20newsgroups": [("text", {}), ("text-fast", {}), ("tfidf", {})],
+    "fashion-mnist": [("image", {"image_size": 64}), ("image", {"image_size": 128}), ("pixels", {})],
+}
+
+
+def tbal(work: Path, plan: dict[str, list[tuple[str, dict[str, Any]]]] | None = None, seeds: int = 3,
+         n_fashion: int = 20_000, epsilon: float = 0.05, delta: float = 0.05) -> list[dict[str, Any]]:
     """Coverage and realised error of certified TBAL per dataset, featurizer and seed."""
     from .featurize import featurize_items, get_featurizer
     from .loop import AutoLabeler
@@ -192,18 +217,18 @@ def tbal(work: Path, plan: dict[str, list[str]], seeds: int = 3, image_size: int
     from .oracles import SimulatedOracle
 
     rows = []
-    for dataset, names in plan.items():
+    for dataset, featurizers in (plan or TBAL_PLAN).items():
         frame, kind = _dataset(dataset, work, n_fashion)
         y = frame["label"].to_numpy()
-        for name in names:
-            feat = get_featurizer(name, **_settings(name, image_size))
+        for name, settings in featurizers:
+            feat = get_featurizer(name, **settings)
             start = time.perf_counter()
             emb = featurize_items(frame, id_column="id", featurizer=feat, cache_dir=work / "cache",
                                   **({"text": "text"} if kind == "text" else {"image": "image"}))
             seconds = time.perf_counter() - start
-            for seed in range(seeds):
+            for config, seed in ((c, s) for c in TBAL_SETTINGS[dataset] for s in range(seeds)):
                 labeler = AutoLabeler(make_model("logreg", seed), epsilon=epsilon, delta=delta, random_state=seed,
-                                      **TBAL_SETTINGS[dataset])
+                                      **config)
                 t0 = time.perf_counter()
                 result = labeler.run(emb.X, SimulatedOracle(y, random_state=seed))
                 err = result.auto_error(y)
@@ -212,7 +237,7 @@ def tbal(work: Path, plan: dict[str, list[str]], seeds: int = 3, image_size: int
                     "dim": emb.dim, "featurize_seconds": round(seconds, 1), "computed": emb.n_computed,
                     "seed": seed, "coverage": result.coverage, "auto_error": None if np.isnan(err) else err,
                     "n_auto": result.n_auto, "human": result.n_human["total"], "stop": result.stop_reason,
-                    "tbal_seconds": round(time.perf_counter() - t0, 1), **TBAL_SETTINGS[dataset],
+                    "tbal_seconds": round(time.perf_counter() - t0, 1), **config,
                 })
                 print(json.dumps(rows[-1], default=str), file=sys.stderr, flush=True)
     return rows
@@ -223,24 +248,27 @@ def markdown(throughput_rows: list[dict[str, Any]] | None = None, tbal_rows: lis
     """Markdown tables of the results."""
     out = []
     if throughput_rows:
-        out += ["| featurizer | settings | items | dim | model load (s) | featurize (s) | items/s | peak RSS (MiB) |",
-                "|---|---|---:|---:|---:|---:|---:|---:|"]
+        out += ["| featurizer | settings | input | items | dim | model load (s) | featurize (s) | items/s | "
+                "peak RSS (MiB) |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
         for r in throughput_rows:
             settings = ", ".join(f"{k}={v}" for k, v in r["settings"].items())
-            out.append(f"| {r['featurizer']} | {settings} | {r['items']:,} | {r['dim']} | {r['load_seconds']} | "
-                       f"{r['featurize_seconds']} | {r['items_per_second']:,} | {r['peak_rss_mib']:,} |")
+            out.append(f"| {r['featurizer']} | {settings} | {r.get('input', '')} | {r['items']:,} | {r['dim']} | "
+                       f"{r['load_seconds']} | {r['featurize_seconds']} | {r['items_per_second']:,} | {r['peak_rss_mib']:,} |")
     if tbal_rows:
         if out:
             out.append("")
-        out += ["| dataset | featurizer | items | budget (validation) | coverage, mean (min–max) | "
-                "realised error, mean (max) | featurize (s) |", "|---|---|---:|---|---|---|---:|"]
+        out += ["| dataset | featurizer | items | budget (validation) | seeds | coverage, mean (min–max) | "
+                "realised error, mean (max) | featurize (s) |", "|---|---|---:|---|---:|---|---|---:|"]
         frame = pd.DataFrame(tbal_rows)
-        for (dataset, name), g in frame.groupby(["dataset", "featurizer"], sort=False):
+        frame["label"] = [f"{f} ({', '.join(f'{k}={v}' for k, v in st.items() if k in ('image_size',))})".replace(" ()", "")
+                          for f, st in zip(frame["featurizer"], frame["settings"])]
+        for (dataset, _, name), g in frame.groupby(["dataset", "budget", "label"], sort=False):
             cov = g["coverage"]
             err = g["auto_error"].dropna()
             err_text = f"{100 * err.mean():.2f} % ({100 * err.max():.2f} %)" if len(err) else "— (nothing auto-labeled)"
             first = g.iloc[0]
             out.append(f"| {dataset} | {name} | {first['items']:,} | {first['budget']:,} ({first['validation_size']:,}) | "
+                       f"{len(g)} | "
                        f"{100 * cov.mean():.1f} % ({100 * cov.min():.1f}–{100 * cov.max():.1f}) | {err_text} | "
                        f"{g['featurize_seconds'].max()} |")
     return "\n".join(out)

@@ -37,11 +37,13 @@ def _pil(featurizer: str) -> Any:
     return require("PIL.Image", featurizer=featurizer, extra="image")
 
 
-def load_image(item: Any, position: int = 0, *, mode: str = "RGB", featurizer: str = "image") -> Any:
+def load_image(item: Any, position: int = 0, *, mode: str = "RGB", featurizer: str = "image",
+               size_hint: int | None = None) -> Any:
     """One image as a PIL image in ``mode``; anything unreadable raises :class:`ItemError`.
 
     ``item`` is a path (``str`` or :class:`~pathlib.Path`), a PIL image, or an array of
-    ``uint8`` (H×W grey or H×W×3 RGB).
+    ``uint8`` (H×W grey or H×W×3 RGB). With ``size_hint``, a large JPEG is decoded at the
+    smallest scale (1/2, 1/4, 1/8) still at least that size: photos decode many times faster.
     """
     Image = _pil(featurizer)
     if isinstance(item, Image.Image):
@@ -58,6 +60,8 @@ def load_image(item: Any, position: int = 0, *, mode: str = "RGB", featurizer: s
     path = Path(item)
     try:
         with Image.open(path) as img:
+            if size_hint is not None and img.format == "JPEG":
+                img.draft("RGB", (size_hint, size_hint))
             img.load()
             return img.convert(mode)
     except FileNotFoundError:
@@ -73,7 +77,7 @@ def _load_many(items: Sequence[Any], size: int, mode: str, featurizer: str) -> n
 
     def one(pair: tuple[int, Any]) -> np.ndarray:
         i, item = pair
-        img = load_image(item, i, mode=mode, featurizer=featurizer)
+        img = load_image(item, i, mode=mode, featurizer=featurizer, size_hint=size)
         if img.size != (size, size):
             img = img.resize((size, size), Image.BILINEAR)
         return np.asarray(img, dtype=np.uint8)
@@ -100,7 +104,7 @@ class PixelFeaturizer(BaseFeaturizer):
     """
 
     name = "pixels"
-    version = "1"
+    version = "pixels-1"
     kind = "image"
     chunk_size = 2048
     _settings = ("size", "mode")

@@ -41,7 +41,7 @@ class TfidfFeaturizer(BaseFeaturizer):
     """
 
     name = "tfidf"
-    version = "1"
+    version = "tfidf-svd-1"
     kind = "text"
     corpus_dependent = True
     chunk_size = 1_000_000
