@@ -258,7 +258,7 @@ def markdown(throughput_rows: list[dict[str, Any]] | None = None, tbal_rows: lis
         if out:
             out.append("")
         out += ["| dataset | featurizer | items | budget (validation) | seeds | coverage, mean (min–max) | "
-                "realised error, mean (max) | featurize (s) |", "|---|---|---:|---|---:|---|---|---:|"]
+                "realised error, mean (max) |", "|---|---|---:|---|---:|---|---|"]
         frame = pd.DataFrame(tbal_rows)
         frame["label"] = [f"{f} ({', '.join(f'{k}={v}' for k, v in st.items() if k in ('image_size',))})".replace(" ()", "")
                           for f, st in zip(frame["featurizer"], frame["settings"])]
@@ -269,8 +269,7 @@ def markdown(throughput_rows: list[dict[str, Any]] | None = None, tbal_rows: lis
             first = g.iloc[0]
             out.append(f"| {dataset} | {name} | {first['items']:,} | {first['budget']:,} ({first['validation_size']:,}) | "
                        f"{len(g)} | "
-                       f"{100 * cov.mean():.1f} % ({100 * cov.min():.1f}–{100 * cov.max():.1f}) | {err_text} | "
-                       f"{g['featurize_seconds'].max()} |")
+                       f"{100 * cov.mean():.1f} % ({100 * cov.min():.1f}–{100 * cov.max():.1f}) | {err_text} |")
     return "\n".join(out)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from ..exceptions import InputError
-from .base import BaseFeaturizer, check_texts, offline_environment, quiet_imports, require, torch_setup
+from .base import BaseFeaturizer, ItemError, check_texts, offline_environment, quiet_imports, require, torch_setup
 
 __all__ = ["TfidfFeaturizer", "WordLlamaFeaturizer", "MiniLMFeaturizer"]
 
@@ -102,6 +102,7 @@ class WordLlamaFeaturizer(BaseFeaturizer):
         self.dim = int(dim)
         self.batch_size = int(batch_size)
         self._model: Any = None
+        self._tokenizer: Any = None
 
     @property
     def version(self) -> str:  # type: ignore[override]
@@ -123,15 +124,38 @@ class WordLlamaFeaturizer(BaseFeaturizer):
         return self._model
 
     def transform(self, inputs: Sequence[Any]) -> np.ndarray:
+        """Average of the texts' token vectors, as ``WordLlama.embed`` computes it, in bounded memory.
+
+        ``embed`` pads every batch to its longest text: a batch holding one 10,000-word post
+        allocates gigabytes. Here each text keeps its own length and token vectors are summed
+        in slices of at most ``_TOKENS_PER_SLICE`` tokens.
+        """
         texts = check_texts(inputs)
         model = self.load()
-        X = model.embed(texts, norm=False, batch_size=self.batch_size)
-        X = np.asarray(X, dtype=np.float32).reshape(len(texts), -1)
-        for i in np.flatnonzero(~np.any(X != 0, axis=1)):
-            from .base import ItemError
+        if self._tokenizer is None:
+            from tokenizers import Tokenizer
 
-            raise ItemError(int(i), "the text has no word WordLlama knows; its embedding would be all zeros.")
+            self._tokenizer = Tokenizer.from_str(model.tokenizer.to_str())
+            self._tokenizer.no_padding()
+            self._tokenizer.no_truncation()
+        table = model.embedding
+        X = np.empty((len(texts), table.shape[1]), dtype=np.float32)
+        for start in range(0, len(texts), self.batch_size):
+            encoded = self._tokenizer.encode_batch(texts[start:start + self.batch_size], add_special_tokens=False)
+            for j, enc in enumerate(encoded):
+                ids = np.clip(np.asarray(enc.ids, dtype=np.int64), 0, table.shape[0] - 1)
+                if ids.size == 0:
+                    raise ItemError(start + j, "the text has no token WordLlama can embed.")
+                total = np.zeros(table.shape[1], dtype=np.float32)
+                for k in range(0, ids.size, _TOKENS_PER_SLICE):
+                    total += table[ids[k:k + _TOKENS_PER_SLICE]].sum(axis=0, dtype=np.float32)
+                X[start + j] = total / ids.size
+        if not np.all(np.any(X != 0, axis=1)):
+            raise ItemError(int(np.flatnonzero(~np.any(X != 0, axis=1))[0]), "its WordLlama embedding is all zeros.")
         return _unit_rows(X)
+
+
+_TOKENS_PER_SLICE = 4096
 
 
 class MiniLMFeaturizer(BaseFeaturizer):
