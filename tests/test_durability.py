@@ -246,8 +246,8 @@ def test_two_imports_at_once_both_land(template, tmp_path):
     procs = [subprocess.Popen([sys.executable, "-m", "surelabel.cli", "import", str(d), str(tmp_path / f"h{k}.csv")],
                               env=env(SURELABEL_BUSY_TIMEOUT=30), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                               text=True) for k in range(2)]
-    for p in procs:
-        _, err = p.communicate(timeout=120)
+    outs = [p.communicate(timeout=120) for p in procs]
+    for p, (_, err) in zip(procs, outs):
         assert p.returncode == 0, err
     _, status = assert_consistent(d)
     assert status["human_labels"]["total"] == len(ids)
@@ -275,20 +275,42 @@ def test_a_round_killed_on_postgresql_leaves_nothing_half_written(template, tmp_
     pd.testing.assert_frame_equal(finish(d, db=db_url), expected)
 
 
+def _waits_on(proc, path):
+    """True once ``proc`` holds ``path`` open (Linux): a step opens its lock file only after reading the round."""
+    try:
+        return any(os.path.realpath(f"/proc/{proc.pid}/fd/{fd}") == str(path)
+                   for fd in os.listdir(f"/proc/{proc.pid}/fd"))
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
 def test_two_steps_at_once_run_the_round_once_and_both_succeed(template, tmp_path):
     tmpl, _ = template
     d = fresh(tmpl, tmp_path)
     with Project.open(d) as p:
         truth = dict(zip(p.frame["id"], p.frame["label"]))
         p.record_answers([Answer(x.item_id, truth[x.item_id]) for x in p.pending()])
-    procs = [subprocess.Popen([sys.executable, "-m", "surelabel.cli", "step", str(d), "--json"],
-                              env=env(SURELABEL_BUSY_TIMEOUT=60), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                              text=True) for _ in range(2)]
-    results = []
-    for p in procs:
-        out, err = p.communicate(timeout=120)
-        assert p.returncode == 0, err
-        results.append(json.loads(out))
+        lock = Path(p.store.lock_path).resolve()
+        # Hold the round lock until both processes wait on it, so both were asked for round 0: without
+        # this, one that starts after the other has finished is (rightly) asked for round 1.
+        with p.store.step_lock():
+            procs = [subprocess.Popen([sys.executable, "-m", "surelabel.cli", "step", str(d), "--json"],
+                                      env=env(SURELABEL_BUSY_TIMEOUT=120), stdout=subprocess.PIPE,
+                                      stderr=subprocess.PIPE, text=True) for _ in range(2)]
+            try:
+                deadline = time.monotonic() + 120
+                while not all(_waits_on(q, lock) for q in procs) and time.monotonic() < deadline:
+                    assert all(q.poll() is None for q in procs), [q.communicate() for q in procs]
+                    time.sleep(0.05)
+            except BaseException:
+                for q in procs:
+                    q.kill()
+                    q.communicate()
+                raise
+    outs = [q.communicate(timeout=180) for q in procs]
+    for q, (_, err) in zip(procs, outs):
+        assert q.returncode == 0, err
+    results = [json.loads(out) for out, _ in outs]
     assert sorted(r["already_done"] for r in results) == [False, True]
     assert all(r["round"] == 0 for r in results)
     _, status = assert_consistent(d)
