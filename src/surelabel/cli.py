@@ -153,12 +153,14 @@ def raw_input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     """Options that read raw texts or images instead of feature columns (shared by run and featurize)."""
     options = [
         click.option("--text", "text_column", help="Column of raw texts to embed (instead of feature columns)."),
-        click.option("--image", "image_column", help="Column of image paths to embed (relative to the table's folder)."),
+        click.option("--image", "image_column",
+                     help="Column of image paths to embed (relative to the table's folder)."),
         click.option("--images", "images_folder", is_flag=True,
                      help="DATA is a folder of images (one subfolder per class gives a 'label' column)."),
         click.option("--featurizer", type=click.Choice(["tfidf", "text-fast", "text", "image", "pixels"]),
                      help="How to embed raw inputs [default: tfidf for texts, image for images]."),
-        click.option("--image-size", type=int, help="Side images are resized to [default: 224 for image, 28 for pixels]."),
+        click.option("--image-size", type=int,
+                     help="Side images are resized to [default: 224 for image, 28 for pixels]."),
         click.option("--cache", "cache_dir", type=click.Path(path_type=Path),
                      help="Folder caching embeddings: each item is embedded once per featurizer."),
     ]
@@ -179,7 +181,8 @@ def _embed_raw(data: Path, text_column: str | None, image_column: str | None, im
     kind = "text" if "text" in kwargs else "image"
     folder_ids = kwargs.pop("id_column", None)
     id_column = id_column or folder_ids
-    emb = featurize_items(frame, id_column=id_column, featurizer=featurizer_from_options(featurizer, kind, image_size=image_size),
+    feat = featurizer_from_options(featurizer, kind, image_size=image_size)
+    emb = featurize_items(frame, id_column=id_column, featurizer=feat,
                           cache_dir=cache_dir, **kwargs)
     return frame, emb, id_column
 

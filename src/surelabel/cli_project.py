@@ -124,7 +124,8 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
     elif not id_column:
         raise SurelabelError("Missing option '--id': the column with unique item ids.")
     cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
-    with Project.create(directory, items, id_column=id_column, featurizer=featurizer, features=cols, feature_prefix=feature_prefix,
+    with Project.create(directory, items, id_column=id_column, featurizer=featurizer, features=cols,
+                        feature_prefix=feature_prefix,
                         text=text, image=image, classes=[c for c in classes.split(",")], epsilon=epsilon,
                         delta=delta, bound=bound, model=model, budget=budget, validation_size=validation_size,
                         seed_size=seed_size, batch_size=batch_size, score=score, query=query, seed=seed,

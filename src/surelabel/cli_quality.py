@@ -687,7 +687,7 @@ def cost_cmd(datasets: str, budgets: str | None, seeds: int, price: float | None
     names = _names(datasets)
     problems = {d: load_problem(d) for d in names}
     model = None
-    for d, p in problems.items():
+    for p in problems.values():  # every dataset's classes are checked against the price table
         model = cost_model_from_options(price, prices, p.class_names)
     cost_model = model or CostModel.flat(0.05)
     budget_values = [int(b) for b in (_floats(budgets, "budgets") or [])]

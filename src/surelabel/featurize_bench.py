@@ -253,22 +253,23 @@ def markdown(throughput_rows: list[dict[str, Any]] | None = None, tbal_rows: lis
         for r in throughput_rows:
             settings = ", ".join(f"{k}={v}" for k, v in r["settings"].items())
             out.append(f"| {r['featurizer']} | {settings} | {r.get('input', '')} | {r['items']:,} | {r['dim']} | "
-                       f"{r['load_seconds']} | {r['featurize_seconds']} | {r['items_per_second']:,} | {r['peak_rss_mib']:,} |")
+                       f"{r['load_seconds']} | {r['featurize_seconds']} | {r['items_per_second']:,} | "
+                       f"{r['peak_rss_mib']:,} |")
     if tbal_rows:
         if out:
             out.append("")
         out += [("| dataset | featurizer | items | budget (validation) | seeds | coverage, mean (min–max) | "
                 "realised error, mean (max) |"), "|---|---|---:|---|---:|---|---|"]
         frame = pd.DataFrame(tbal_rows)
-        frame["label"] = [f"{f} ({', '.join(f'{k}={v}' for k, v in st.items() if k in ('image_size',))})".replace(" ()", "")
+        frame["label"] = [f + (f" (image_size={st['image_size']})" if "image_size" in st else "")
                           for f, st in zip(frame["featurizer"], frame["settings"])]
         for (dataset, _, name), g in frame.groupby(["dataset", "budget", "label"], sort=False):
             cov = g["coverage"]
             err = g["auto_error"].dropna()
             err_text = f"{100 * err.mean():.2f} % ({100 * err.max():.2f} %)" if len(err) else "— (nothing auto-labeled)"
             first = g.iloc[0]
-            out.append(f"| {dataset} | {name} | {first['items']:,} | {first['budget']:,} ({first['validation_size']:,}) | "
-                       f"{len(g)} | "
+            out.append(f"| {dataset} | {name} | {first['items']:,} | "
+                       f"{first['budget']:,} ({first['validation_size']:,}) | {len(g)} | "
                        f"{100 * cov.mean():.1f} % ({100 * cov.min():.1f}–{100 * cov.max():.1f}) | {err_text} |")
     return "\n".join(out)
 

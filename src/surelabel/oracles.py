@@ -76,7 +76,8 @@ class SimulatedOracle:
             raise ValueError(f"y_true must be one-dimensional. Got shape {self.y_true.shape}.")
         rates = np.asarray(noise_rate, dtype=float)
         if rates.ndim > 1 or not ((rates >= 0.0) & (rates < 1.0)).all():
-            raise ValueError(f"The 'noise_rate' parameter must be in [0, 1) (one value, or one per class). Got {noise_rate!r}.")
+            raise ValueError("The 'noise_rate' parameter must be in [0, 1) (one value, or one per class). "
+                             f"Got {noise_rate!r}.")
         if noise not in ("uniform", "confusion"):
             raise ValueError(f"Unknown noise {noise!r}. Allowed: uniform, confusion.")
         self.noise_rate = float(rates) if rates.ndim == 0 else rates
@@ -92,7 +93,8 @@ class SimulatedOracle:
             self._codes = np.array([lookup[v] for v in self.y_true.tolist()], dtype=np.intp)
         k = self.classes_.size
         if np.ndim(self.noise_rate) and np.shape(self.noise_rate) != (k,):
-            raise ValueError(f"Per-class noise rates need one rate per class ({k}). Got {np.shape(self.noise_rate)[0]}.")
+            raise ValueError(f"Per-class noise rates need one rate per class ({k}). "
+                             f"Got {np.shape(self.noise_rate)[0]}.")
         if noise == "confusion":
             if confusion is None:
                 raise ValueError("noise='confusion' needs a (K, K) 'confusion' matrix.")

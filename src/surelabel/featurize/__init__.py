@@ -132,7 +132,8 @@ def featurize_items(
     if column not in frame.columns:
         available = ", ".join(map(str, frame.columns[:30]))
         raise InputError(f"Column {column!r} not found in {source}. Available: {available}.")
-    feat = get_featurizer(featurizer or DEFAULT[kind]) if featurizer is None or isinstance(featurizer, str) else featurizer
+    by_name = featurizer is None or isinstance(featurizer, str)
+    feat = get_featurizer(featurizer or DEFAULT[kind]) if by_name else featurizer
     if feat.kind != kind:
         raise InputError(
             f"Featurizer {feat.name!r} reads {feat.kind}s but {column!r} was given as {kind}; "
@@ -140,11 +141,13 @@ def featurize_items(
         )
     if id_column is not None:
         if id_column not in frame.columns:
-            raise InputError(f"Column {id_column!r} not found in {source}. Available: {', '.join(map(str, frame.columns[:30]))}.")
+            available = ", ".join(map(str, frame.columns[:30]))
+            raise InputError(f"Column {id_column!r} not found in {source}. Available: {available}.")
         id_series = frame[id_column]
         if id_series.isna().any():
             row = int(np.flatnonzero(id_series.isna().to_numpy())[0])
-            raise InputError(f"{source}, row {row + 1}: column {id_column!r} (the id) is empty; every item needs an id.")
+            raise InputError(f"{source}, row {row + 1}: column {id_column!r} (the id) is empty; "
+                             "every item needs an id.")
         ids = [str(v) for v in id_series]
     else:
         ids = [str(i) for i in range(len(frame))]
@@ -208,7 +211,8 @@ def featurizer_from_options(name: str | None, kind: str, *, image_size: int | No
     return get_featurizer(name, **settings)
 
 
-def read_raw_items(path: str | Path, *, text: str | None = None, image: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
+def read_raw_items(path: str | Path, *, text: str | None = None,
+                   image: str | None = None) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Items with raw inputs: a table with a text or image-path column, or a folder of images.
 
     Returns the frame and the keyword arguments for :func:`featurize_items` that go with it

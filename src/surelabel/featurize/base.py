@@ -139,10 +139,10 @@ def require(module: str, *, featurizer: str, extra: str) -> Any:
     --------
     >>> require("json", featurizer="x", extra="text").__name__
     'json'
-    >>> require("no_such_module_xyz", featurizer="text", extra="text")
+    >>> require("no_such_module_xyz", featurizer="text", extra="text")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    surelabel.featurize.base.ExtraMissingError: Featurizer 'text' needs the text extra: pip install "surelabel[text]" (missing module no_such_module_xyz).
+    surelabel.featurize.base.ExtraMissingError: Featurizer 'text' needs the text extra: pip install "...
     """
     try:
         return importlib.import_module(module)
