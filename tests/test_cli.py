@@ -147,3 +147,57 @@ def test_unreadable_files_are_refused(tmp_path):
     jl.write_text('{"f0": 1}\n{oops\n')
     result = invoke("run", jl, "--feature-prefix", "f", "--label-column", "label", "--budget", 500)
     assert_one_line_error(result, "broken.jsonl", "line 2")
+
+
+def test_a_label_column_matching_the_feature_prefix_is_not_a_feature(items_csv):
+    frame = pd.read_csv(items_csv)
+    frame["f_label"] = frame.pop("label")  # the label's name starts with the feature prefix "f"
+    frame.to_csv(items_csv, index=False)
+    leak = invoke("run", items_csv, "--feature-prefix", "f", "--label-column", "f_label", "--budget", 600,
+                  "--json")
+    plain = invoke("run", items_csv, "--features", "f0,f1,f2,f3", "--label-column", "f_label", "--budget", 600,
+                   "--json")
+    assert leak.exit_code == plain.exit_code == 0
+    assert json.loads(leak.output)["coverage"] == json.loads(plain.output)["coverage"]
+
+
+@pytest.mark.parametrize("features, needle", [("f0,label", "is the label column"),
+                                              ("f0,f0", "named more than once")])
+def test_the_label_or_a_repeated_column_among_the_features_is_refused(items_csv, features, needle):
+    result = invoke("run", items_csv, "--features", features, "--label-column", "label", "--budget", 600)
+    assert_one_line_error(result, needle)
+
+
+def test_a_missing_output_folder_is_refused_before_any_label_is_bought(items_csv, tmp_path):
+    result = invoke("run", items_csv, "--feature-prefix", "f", "--label-column", "label", "--budget", 600,
+                    "--out", tmp_path / "no-such-folder" / "labels.parquet")
+    assert_one_line_error(result, "does not exist")
+
+
+def test_a_plain_folder_is_not_taken_for_items(tmp_path):
+    result = invoke("run", tmp_path, "--feature-prefix", "f", "--label-column", "label", "--budget", 600)
+    assert_one_line_error(result, "is a folder but not a surelabel project")
+
+
+@pytest.mark.parametrize("args, needle", [(["run", "x.csv", "--label-column", "y", "--epsilon", "abc"], "--epsilon"),
+                                          (["run", "x.csv", "--label-column", "y", "--nope"], "--nope"),
+                                          (["run"], "DATA"), (["no-such-command"], "no-such-command")])
+def test_usage_mistakes_end_in_one_line_and_exit_1(args, needle):
+    assert_one_line_error(invoke(*args), needle, "--help")
+
+
+def test_integer_ids_are_named_plainly_when_duplicated(items_csv):
+    frame = pd.read_csv(items_csv)
+    frame["num"] = np.arange(len(frame)) // 2
+    frame.to_csv(items_csv, index=False)
+    result = invoke("run", items_csv, "--feature-prefix", "f", "--label-column", "label", "--id-column", "num",
+                    "--budget", 600)
+    assert_one_line_error(result, "id 0 appears more than once")
+
+
+def test_a_validation_set_too_small_to_certify_is_announced(items_csv):
+    result = CliRunner().invoke(main, ["run", str(items_csv), "--feature-prefix", "f", "--label-column", "label",
+                                       "--budget", 200, "--validation-size", 20, "--json"])
+    assert result.exit_code == 0
+    assert "Warning: 20 validation labels cannot certify" in result.stderr
+    assert json.loads(result.stdout)["coverage"] == 0.0

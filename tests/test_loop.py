@@ -58,6 +58,19 @@ def test_the_budget_is_never_exceeded_and_the_oracle_agrees(ball):
         assert result.stop_reason in STOP_REASONS
 
 
+def test_a_rare_class_missing_from_the_first_draw_keeps_every_label_bought():
+    X, _ = datasets.unit_ball(1000, d=3, random_state=0)
+    y = np.zeros(1000, dtype=int)
+    y[[500, 900]] = 1  # two items of the second class, neither of them in the first draw
+    oracle = SimulatedOracle(y)
+    result = _labeler(validation_size=100, seed_size=20, batch_size=20, budget=200).run(X, oracle)
+    assert (result.round[[500, 900]] != 0).all()  # the premise: round 0 saw one class only
+    assert oracle.n_labels == result.n_human["total"] == 200  # nothing bought is thrown away
+    assert result.stop_reason in STOP_REASONS
+    human = np.isin(result.source, ["human", "validation"])
+    np.testing.assert_array_equal(result.labels[human].astype(int), y[human])
+
+
 def test_the_same_random_state_gives_the_same_result(ball):
     X, y = ball
     a = _labeler(random_state=7).run(X, SimulatedOracle(y))
@@ -165,7 +178,8 @@ def test_non_finite_features_are_refused_with_their_row(ball):
         _labeler().run(X, SimulatedOracle(y))
 
 
-def test_a_single_class_is_refused():
+def test_a_single_class_auto_labels_nothing_and_says_why():
     X = np.random.default_rng(0).random((1000, 3))
-    with pytest.raises(InputError, match="two classes"):
-        _labeler().run(X, SimulatedOracle(np.zeros(1000, int)))
+    result = _labeler().run(X, SimulatedOracle(np.zeros(1000, int)))
+    assert result.n_auto == 0 and result.n_human["total"] == 600
+    assert all("fewer than two classes" in h.note for h in result.history)

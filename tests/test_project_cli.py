@@ -307,3 +307,45 @@ def test_feature_only_batches_list_the_features(items_csv, tmp_path):
            "--budget", 60)
     out = invoke("next", tmp_path / "p").output
     assert out.splitlines()[0] == "id,label,batch,kind,round,f0,f1"
+
+
+def test_whole_number_labels_written_by_a_float_column_are_the_classes(tmp_path):
+    items = small_items()
+    items["label"] = (items["label"] == "yes").astype(int)
+    items.to_csv(tmp_path / "items.csv", index=False)
+    d = tmp_path / "num"
+    assert invoke("init", d, "--items", tmp_path / "items.csv", "--id", "id", "--feature-prefix", "f",
+                  "--classes", "0,1", "--budget", 240, "--validation-size", 120).exit_code == 0
+    with Project.open(d) as p:
+        ids = [x.item_id for x in p.pending()[:4]]
+    truth = items.set_index("id")["label"]
+    answers_file(tmp_path, "a.csv", "id,label\n" + "".join(f"{i},{float(truth[i])}\n" for i in ids))
+    result = json.loads(invoke("import", d, tmp_path / "a.csv", "--json").output)
+    assert result["recorded"] == 4
+    with Project.open(d) as p:
+        got = p.labels().set_index("id").loc[ids, "label"]
+    assert list(got) == [str(truth[i]) for i in ids]
+
+
+@pytest.mark.parametrize("args, needle", [(["--out", "b.parquet"], "use a .csv, .jsonl or .json"),
+                                          (["--format", "jsonl", "--out", "b.csv"], "does not match"),
+                                          (["--out", "no-such-folder/b.csv"], "does not exist")])
+def test_next_refuses_a_file_name_it_would_not_honour(proj, tmp_path, args, needle):
+    args = [tmp_path / a if a.endswith((".csv", ".parquet")) else a for a in args]
+    assert_one_line_error(invoke("next", proj, *args), needle)
+
+
+def test_serve_on_a_port_in_use_says_so_in_one_line(proj):
+    import socket
+
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        held.listen()
+        port = held.getsockname()[1]
+        assert_one_line_error(invoke("serve", proj, "--port", port), f"127.0.0.1:{port}", "--port")
+
+
+def test_next_on_a_stopped_project_says_why_nothing_is_left(proj):
+    invoke("run", proj, "--simulate-from", "label")
+    result = CliRunner().invoke(main, ["next", str(proj)])
+    assert result.exit_code == 0 and "Nothing to label" in result.stderr

@@ -94,6 +94,9 @@ def test_two_people_never_get_the_same_item(client):
     ({"annotator": "ana", "item_id": "item-00000", "label": 1}, 400),
     ({"annotator": "ana", "item_id": "item-00000", "label": "yes", "batch": "one"}, 400),
     ({"annotator": "ana", "item_id": "item-00000", "label": "yes", "seconds": "long"}, 400),
+    ({"annotator": "ana", "item_id": "item-00000", "label": "yes", "seconds": -5}, 400),
+    ({"annotator": "ana", "item_id": "item-00000", "label": "yes", "seconds": float("nan")}, 400),
+    ({"annotator": "ana", "item_id": "item-00000", "label": "yes", "seconds": float("inf")}, 400),
     ({"annotator": "x" * 200, "item_id": "item-00000", "label": "yes"}, 400),
     (["not", "an", "object"], 400),
 ])

@@ -121,7 +121,44 @@ def _summary_line(name: str, result: Any, y_true: Any | None) -> str:
     )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _OneLineErrors(click.Group):
+    """A group whose usage mistakes (an unknown option, a value of the wrong type, a missing
+    argument) end like every other mistake: one line ``Error: …`` on stderr and exit code 1."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # bare `surelabel`: the help is the answer
+                click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
+                sys.exit(0)
+            where = f" See '{exc.ctx.command_path} --help'." if exc.ctx is not None else ""
+            _fail(exc.format_message().replace("\n", " ") + where)
+        except click.ClickException as exc:
+            _fail(exc.format_message())
+        except click.Abort:
+            _fail("Aborted.")
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _warn_if_uncertifiable(labeler: Any, seed: int) -> None:
+    """Say before any label is bought when the validation set is too small to certify anything."""
+    from .thresholds import min_certifiable_size
+
+    cfg = labeler._config(seed)
+    if not cfg.certified:
+        return
+    need = min_certifiable_size(cfg.epsilon, cfg.delta_for(0), cfg.bound, 0)
+    if cfg.validation_size < need:
+        click.echo(f"Warning: {cfg.validation_size} validation labels cannot certify any auto-label at "
+                   f"epsilon={cfg.epsilon:g}, delta={cfg.delta:g}: at least {need} error-free ones are needed "
+                   "(see surelabel plan). Only human labels will come out.", err=True)
+
+
+@click.group(cls=_OneLineErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="surelabel")
 def main() -> None:
     """Auto-label a dataset with a certified bound on the share of wrong labels."""
@@ -240,6 +277,8 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
 
     if out is not None and out.suffix.lower() not in (".parquet", ".csv", ".jsonl"):
         raise SurelabelError(f"Cannot write {out}: use a .parquet, .csv or .jsonl file name.")
+    if out is not None and not out.resolve().parent.is_dir():
+        raise SurelabelError(f"Cannot write {out}: folder {out.parent} does not exist; create it first.")
     if is_project(data):
         given = {"--features": features, "--feature-prefix": feature_prefix, "--id-column": id_column,
                  "--epsilon": epsilon, "--delta": delta, "--bound": bound, "--budget": budget,
@@ -261,7 +300,10 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
     model, score, query = model or "logreg", score or "max_proba", query or "margin_random"
     seed = 0 if seed is None else seed
     source = str(data)
-    if text_column or image_column or images_folder or data.is_dir():
+    if data.is_dir() and not images_folder and not (text_column or image_column):
+        raise SurelabelError(f"{data} is a folder but not a surelabel project: give an items file (.csv, .parquet, "
+                             ".jsonl), a project folder made by surelabel init, or a folder of images with --images.")
+    if text_column or image_column or images_folder:
         if features or feature_prefix:
             raise SurelabelError("Give either feature columns (--features, --feature-prefix) or raw inputs "
                                  "(--text, --image, --images), not both.")
@@ -274,7 +316,8 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         embedded = None
         frame = read_table(data)
         cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
-        X, _ = select_features(frame, source, features=cols, prefix=feature_prefix)
+        X, _ = select_features(frame, source, features=cols, prefix=feature_prefix,
+                               exclude={"label": label_column, "id": id_column})
     labels = select_column(frame, label_column, source)
     if labels.isna().any():
         row = int(np.flatnonzero(labels.isna().to_numpy())[0])
@@ -313,6 +356,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         budget=budget,
         random_state=seed,
     )
+    _warn_if_uncertifiable(labeler, seed)
     result = labeler.run(X, SimulatedOracle(y, random_state=seed))
     if out is not None:
         result.save(out, ids=ids)

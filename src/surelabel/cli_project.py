@@ -162,9 +162,17 @@ def next_cmd(directory: Path, fmt: str | None, out: Path | None, label_config: P
     from .exchange import batch_rows, write_batch
     from .exchange import label_config as make_config
 
+    by_suffix = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "labelstudio"}
+    if out is not None:
+        suffix = out.suffix.lower()
+        if suffix not in by_suffix:
+            raise InputError(f"Cannot write {out}: use a .csv, .jsonl or .json (Label Studio) file name.")
+        if fmt is not None and by_suffix[suffix] != fmt:
+            raise InputError(f"--format {fmt} does not match {out}'s extension; rename the file or drop --format.")
+        if not out.resolve().parent.is_dir():
+            raise InputError(f"Cannot write {out}: folder {out.parent} does not exist; create it first.")
     if fmt is None:
-        suffix = out.suffix.lower() if out is not None else ""
-        fmt = {".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "labelstudio"}.get(suffix, "csv")
+        fmt = by_suffix.get(out.suffix.lower(), "csv") if out is not None else "csv"
     with _open(directory, db) as project:
         pending = project.pending()
         s = project.status()
@@ -181,6 +189,8 @@ def next_cmd(directory: Path, fmt: str | None, out: Path | None, label_config: P
         return
     if out is None:
         click.echo(text, nl=False)
+        if not pending:
+            click.echo(f"Nothing to label. {_next_hint(s, directory)}", err=True)
         return
     if pending:
         parts = ", ".join(f"batch {b['batch']} ({b['kind']}, {b['size'] - b['answered']})"
@@ -339,6 +349,7 @@ def serve_cmd(directory: Path, host: str, port: int, db: str | None, as_json: bo
         raise InputError(f"The web page needs {exc.name}: pip install 'surelabel[web]'.") from None
     project = _open(directory, db)
     project.close()
+    _check_port_free(host, port)
     app = create_app(directory, db=db)
     url = f"http://{host}:{port}/"
     if as_json:
@@ -350,6 +361,24 @@ def serve_cmd(directory: Path, host: str, port: int, db: str | None, as_json: bo
         app.run(host=host, port=port, threaded=True, use_reloader=False)
     finally:
         app.config["SURELABEL"].shutdown()
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port another program holds before anything is printed, in one line."""
+    import socket
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise InputError(f"Cannot serve on host {host!r}: {exc.strerror or exc}; try --host 127.0.0.1.") from None
+    family, _, _, _, address = infos[0]
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(address)
+        except OSError as exc:
+            raise InputError(f"Cannot serve on {host}:{port}: {exc.strerror or exc}; "
+                             "pick another port with --port.") from None
 
 
 @main.command("example")

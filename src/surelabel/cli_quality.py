@@ -231,7 +231,8 @@ def audit(items: Path, features: str | None, feature_prefix: str | None, label_c
     has = labels.notna().to_numpy()
     if not has.any():
         raise InputError(f"Column {label_column!r} of {source} has no labels to audit.")
-    X, _ = select_features(frame[has].reset_index(drop=True), source, features=cols, prefix=feature_prefix)
+    X, _ = select_features(frame[has].reset_index(drop=True), source, features=cols, prefix=feature_prefix,
+                           exclude={"label": label_column, "id": id_column})
     ids = np.flatnonzero(has)
     if id_column:
         id_series = select_column(frame, id_column, source)

@@ -98,24 +98,35 @@ def select_features(
     *,
     features: Sequence[str] | None = None,
     prefix: str | None = None,
+    exclude: dict[str, str | None] | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Feature matrix from explicit columns or every column starting with ``prefix``.
 
     Returns the float matrix and the column names used. Non-numeric or non-finite values
-    are refused with the row and column named.
+    are refused with the row and column named. ``exclude`` names columns with another role
+    (``{"label": "y", "id": "item"}``): a prefix passes over them, and naming one among the
+    features is refused — a label column used as a feature would make the model read the answer.
     """
     if bool(features) == bool(prefix):
         raise InputError(
             "Give the feature columns with exactly one of --features COLS or --feature-prefix P "
             "(or raw inputs: --text COLUMN, --image COLUMN, or a folder of images with --images)."
         )
+    roles = {col: role for role, col in (exclude or {}).items() if col}
     if prefix:
-        cols = [c for c in frame.columns if c.startswith(prefix)]
+        cols = [c for c in frame.columns if c.startswith(prefix) and c not in roles]
         if not cols:
             raise InputError(f"No column of {source} starts with {prefix!r}. Columns: {', '.join(frame.columns[:30])}.")
     else:
         cols = list(features or [])
+        repeated = sorted({c for c in cols if cols.count(c) > 1})
+        if repeated:
+            raise InputError(f"Feature column {repeated[0]!r} is named more than once in --features; name each once.")
         _missing(frame, source, cols)
+        clash = [c for c in cols if c in roles]
+        if clash:
+            raise InputError(f"Column {clash[0]!r} of {source} is the {roles[clash[0]]} column; it cannot also be a "
+                             "feature. Drop it from --features.")
     block = frame[cols]
     for c in cols:
         if not pd.api.types.is_numeric_dtype(block[c]) or pd.api.types.is_bool_dtype(block[c]):
@@ -147,6 +158,11 @@ def check_unique_ids(ids: pd.Series, source: str, column: str) -> None:
     if dup.any():
         rows = np.flatnonzero(dup.to_numpy())[:2]
         raise InputError(
-            f"{source}: id {ids.iloc[rows[0]]!r} appears more than once (rows {rows[0] + 1} and {rows[1] + 1}); "
-            "ids must be unique."
+            f"{source}: id {_plain(ids.iloc[rows[0]])!r} appears more than once "
+            f"(rows {rows[0] + 1} and {rows[1] + 1}); ids must be unique."
         )
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value it holds, so messages read ``7``, not ``np.int64(7)``."""
+    return value.item() if isinstance(value, np.generic) else value

@@ -246,10 +246,8 @@ class AutoLabeler:
         state.grow_classes(len(classes))
         state.record_human(val_idx, val_codes, 0, validation=True)
         state.record_human(seed_idx, seed_codes, 0)
-        if np.unique(np.r_[val_codes, seed_codes]).size < 2 and not fixed_classes:
-            raise InputError(
-                "Fewer than two classes among the first human labels; auto-labeling needs at least two classes."
-            )
+        # With fewer than two classes among the training labels a round trains no model and asks for
+        # random items instead (engine.run_round): the labels already bought are kept, never thrown away.
 
         history: list[RoundReport] = []
         r = 0

@@ -44,7 +44,7 @@ import os
 import time
 import uuid as uuidlib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -224,7 +224,8 @@ def _atomic_write(path: Path, data: bytes) -> None:
 
 
 def _features_from(frame: pd.DataFrame, source: str, features: Sequence[str] | None,
-                   prefix: str | None) -> tuple[np.ndarray, list[str], str | None]:
+                   prefix: str | None, exclude: dict[str, str | None] | None = None,
+                   ) -> tuple[np.ndarray, list[str], str | None]:
     """``(X, feature columns, embedding column)``: numeric columns, or one column of vectors."""
     from .io import select_features
 
@@ -240,8 +241,18 @@ def _features_from(frame: pd.DataFrame, source: str, features: Sequence[str] | N
                 row = int(np.argwhere(bad)[0][0])
                 raise InputError(f"{source}, row {row + 1}, column {col!r}: missing or non-finite value in the vector.")
             return X, [col], col
-    X, cols = select_features(frame, source, features=list(features) if features else None, prefix=prefix)
+    X, cols = select_features(frame, source, features=list(features) if features else None, prefix=prefix,
+                              exclude=exclude)
     return X, cols, None
+
+
+def _integral(label: str) -> str:
+    """``"3.0"`` → ``"3"``: the text of a whole number that a float column wrote with a decimal point."""
+    try:
+        value = float(label)
+    except (TypeError, ValueError):
+        return label
+    return str(int(value)) if value.is_integer() and "." in label else label
 
 
 def _model_version(model: str, r: int, train_idx: np.ndarray, codes: np.ndarray) -> str:
@@ -342,7 +353,8 @@ class Project:
             featurizer_info = {"name": emb.featurizer, "version": emb.version, "key": emb.key, "dim": int(emb.dim)}
         elif featurizer:
             raise InputError("--featurizer needs raw items (--text COL or --image COL) and no feature columns.")
-        X, feature_cols, embedding = _features_from(frame, source, features, feature_prefix)
+        X, feature_cols, embedding = _features_from(frame, source, features, feature_prefix,
+                                                    exclude={"id": id_column, "text": text, "image": image})
         for col in (text, image):
             if col:
                 select_column(frame, col, source)
@@ -608,6 +620,8 @@ class Project:
             idx = self.index_of(a.item_id)
             if idx is None:
                 raise InputError(f"{where}: unknown item id {a.item_id!r}; it is not one of the project's items.")
+            if a.label not in self.class_index and _integral(a.label) in self.class_index:
+                a = replace(a, label=_integral(a.label))  # "3.0": a whole number written by a float column
             if a.label not in self.class_index:
                 raise InputError(f"{where}: unknown class {a.label!r} for item {a.item_id!r}; "
                                  f"classes: {', '.join(self.classes)}.")

@@ -20,6 +20,7 @@ step lock, so a CLI ``step`` at the same time is safe) and the page moves on whe
 from __future__ import annotations
 
 import logging
+import math
 import threading
 import time
 from pathlib import Path
@@ -232,8 +233,9 @@ def create_app(directory: str | Path, *, db: str | None = None, start_rounds: bo
         if batch is not None and (isinstance(batch, bool) or not isinstance(batch, int)):
             raise ApiError("'batch' must be an integer.")
         seconds = data.get("seconds")
-        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))):
-            raise ApiError("'seconds' must be a number.")
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float))
+                                    or not math.isfinite(seconds) or seconds < 0):
+            raise ApiError("'seconds' must be a number of seconds >= 0.")
         summary = project.answer(who, item_id, label, batch_id=batch,
                                  seconds=None if seconds is None else float(seconds))
         stepping = lab.maybe_step() if summary.round_complete else False
