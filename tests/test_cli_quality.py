@@ -176,3 +176,30 @@ def test_planner_and_audit_benchmarks_json_shapes():
     assert r.exit_code == 0, r.output
     row = json.loads(r.output)["summary"][0]
     assert row["precision_at_k"] > 0.6 and row["items"] == 800
+
+
+def test_spot_check_answers_with_an_unknown_class_or_a_repeated_item_are_refused(files):
+    batch = files["tmp"] / "batch_bad.csv"
+    assert invoke("spot-check", files["labels"], "--n", 5, "--seed", 2, "--out", batch).exit_code == 0
+    drawn = pd.read_csv(batch)
+    drawn["label"] = "yes"
+    bad_class, repeated = files["tmp"] / "bad_class.csv", files["tmp"] / "repeated.csv"
+    drawn.assign(label=["banana"] + ["yes"] * (len(drawn) - 1)).to_csv(bad_class, index=False)
+    pd.concat([drawn, drawn.iloc[:1]]).to_csv(repeated, index=False)
+    assert_one_line_error(invoke("spot-check", files["labels"], "--answers", bad_class), "row 1", "'banana'")
+    assert_one_line_error(invoke("spot-check", files["labels"], "--answers", repeated), "answered twice")
+
+
+def test_review_refuses_an_audit_of_other_items_and_issue_score_without_one(files):
+    foreign = files["tmp"] / "foreign_issues.csv"
+    pd.DataFrame({"id": ["other-1"], "given": ["yes"], "suggested": ["no"], "score": [0.9],
+                  "is_issue": [True]}).to_csv(foreign, index=False)
+    assert_one_line_error(invoke("review", files["labels"], "--by", "issue-score", "--issues", foreign),
+                          "'other-1'", "not an item")
+    assert_one_line_error(invoke("review", files["labels"], "--by", "issue-score"), "--issues")
+
+
+@pytest.mark.parametrize("name", ["noise", "cost"])
+def test_bench_noise_and_cost_are_the_quality_benchmarks(name):
+    assert invoke("bench", name, "--help").output == invoke("quality-bench", name, "--help").output.replace(
+        "quality-bench", "bench")

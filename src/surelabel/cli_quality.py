@@ -334,11 +334,20 @@ def spot_check(labels: Path, n: int, seed: int | None, out: Path | None, answers
     ans = select_column(given, answer_column, str(answers))
     given = given[ans.notna().to_numpy()]
     lookup = {str(i): k for k, i in enumerate(frame["id"].tolist())}
+    known = {_text(v) for v in frame["label"].dropna().tolist()}
+    first_row: dict[str, int] = {}
     rows = []
-    for i, a in zip(given["id"].tolist(), given[answer_column].tolist()):
+    for row, i, a in zip(given.index.tolist(), given["id"].tolist(), given[answer_column].tolist()):
         k = lookup.get(str(i))
         if k is None:
             raise InputError(f"{answers}: id {i!r} is not an item of {labels}.")
+        if str(i) in first_row:
+            raise InputError(f"{answers}, row {row + 1}: item {i!r} is answered twice (first in row "
+                             f"{first_row[str(i)] + 1}); keep one answer per item.")
+        first_row[str(i)] = row
+        if _text(a) not in known:
+            raise InputError(f"{answers}, row {row + 1}: unknown class {_text(a)!r} for item {i!r}; "
+                             f"classes: {', '.join(sorted(known))}.")
         if not auto[k]:
             raise InputError(f"{answers}: item {i!r} is not auto-labeled in {labels}; spot checks judge auto-labels.")
         rows.append((frame["label"].iloc[k], a))
@@ -411,9 +420,22 @@ def review(labels: Path, n: int, by: str, issues: Path | None, out: Path | None,
         table = read_table(issues)
         for c in ("id", "given", "suggested", "score", "is_issue"):
             select_column(table, c, str(issues))
+        source_of = dict(zip(frame["id"].astype(str), frame["source"].astype(str)))
+        for row, i in enumerate(table["id"].astype(str)):
+            if i not in source_of:
+                raise InputError(f"{issues}, row {row + 1}: id {i!r} is not an item of {labels}; give the audit of "
+                                 "these items (surelabel audit ITEMS --id-column ID --out FILE).")
+        # only labels people gave are reviewed as human labels; the audit may cover more items
+        table = table[table["id"].astype(str).map(source_of).isin(["human", "validation"]).to_numpy()]
+        if table.empty:
+            raise InputError(f"None of the items in {issues} is labeled by people in {labels}; "
+                             "nothing of the audit applies.")
         kwargs.update(human_indices=table["id"].to_numpy(), human_labels=table["given"].to_numpy(),
                       issue_scores=table["score"].to_numpy(dtype=float), suggested=table["suggested"].to_numpy(),
                       is_issue=table["is_issue"].astype(bool).to_numpy())
+    if by == "issue-score" and issues is None:
+        raise InputError("--by issue-score needs the audit of these labels: add --issues FILE "
+                         "(written by surelabel audit --out).")
     queue = rank_review(by=by, n=n, **kwargs)
     if out is not None:
         _write(queue.rename(columns={"index": "id"}), out)
@@ -767,3 +789,7 @@ def register(main: click.Group) -> None:
     """Add these commands to the ``surelabel`` group."""
     for cmd in (plan, audit, spot_check, review, quality_bench):
         main.add_command(cmd)
+    bench = main.commands.get("bench")
+    if isinstance(bench, click.Group):  # `surelabel bench noise|cost` = `surelabel quality-bench noise|cost`
+        for name in ("noise", "cost"):
+            bench.add_command(quality_bench.commands[name], name)

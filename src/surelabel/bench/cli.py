@@ -84,7 +84,7 @@ class _BenchGroup(click.Group):
     def resolve_command(self, ctx: click.Context, args: list[str]):
         name = args[0] if args else ""
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
-            _fail(f"Unknown bench {name!r}. Allowed: {', '.join(BENCHES)}.")
+            _fail(f"Unknown bench {name!r}. Allowed: {', '.join(self.list_commands(ctx))}.")
         return super().resolve_command(ctx, args)
 
     def invoke(self, ctx: click.Context) -> Any:
