@@ -10,6 +10,7 @@ from click.testing import CliRunner
 
 from surelabel import datasets
 from surelabel.cli import main
+from surelabel.project import Project
 
 
 def invoke(*args):
@@ -49,6 +50,19 @@ def test_a_folder_of_images_in_class_subfolders_becomes_a_project(tmp_path):
     assert status["coverage"] > 0.2
     r = invoke("next", proj, "--format", "jsonl")  # items keep their image path for the web page
     assert r.exit_code == 0
+
+
+def test_init_embeds_images_at_the_size_asked_for(tmp_path):
+    datasets.write_digit_images(tmp_path / "photos", n_per_class=3)
+    dims = {}
+    for size in (8, 12):
+        proj = tmp_path / f"img{size}"
+        r = invoke("init", proj, "--images", tmp_path / "photos", "--featurizer", "pixels", "--image-size", size,
+                   "--classes", ",".join(str(i) for i in range(10)), "--budget", 20, "--validation-size", 10)
+        assert r.exit_code == 0, r.output
+        with Project.open(proj) as p:
+            dims[size] = p.X.shape[1]
+    assert dims == {8: 64, 12: 144}  # pixels: one feature per grey pixel of the resized image
 
 
 def test_reopening_never_recomputes_and_a_second_init_reuses_the_cache(tmp_path):

@@ -77,11 +77,13 @@ def _next_hint(s: dict[str, Any], directory: Path) -> str:
               help="Instead of --items: a folder of images (one subfolder per class gives a 'label' column).")
 @click.option("--featurizer", help="Embed raw --text or --image items: tfidf (default for text), text-fast, text, "
               "image (default for images) or pixels.")
+@click.option("--image-size", type=int, help="Side images are resized to before embedding "
+              "[default: 224 for image, 28 for pixels].")
 @click.option("--id", "id_column", help="Column with unique item ids (with --images: the relative path).")
 @click.option("--features", help="Comma-separated feature columns (or one column holding vectors).")
 @click.option("--feature-prefix", help="Use every column whose name starts with this prefix.")
 @click.option("--text", "text", help="Column with the text people read.")
-@click.option("--image", "image", help="Column with an image path (relative to the items file) or URL.")
+@click.option("--image", "image", help="Column with an image path (relative to the items file).")
 @click.option("--classes", required=True, help="Comma-separated class names, e.g. cat,dog,bird.")
 @click.option("--epsilon", type=float, default=0.05, show_default=True, help="Largest share of wrong auto-labels.")
 @click.option("--delta", type=float, default=0.05, show_default=True, help="Allowed failure probability.")
@@ -102,7 +104,7 @@ def _next_hint(s: dict[str, Any], directory: Path) -> str:
 @_json_option
 @friendly_errors
 def init_cmd(directory: Path, items: Path | None, images: Path | None, featurizer: str | None,
-             id_column: str | None, features: str | None, feature_prefix: str | None,
+             image_size: int | None, id_column: str | None, features: str | None, feature_prefix: str | None,
              text: str | None, image: str | None, classes: str, epsilon: float, delta: float, bound: str,
              budget: int, validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str,
              score: str, query: str, seed: int, db: str | None, as_json: bool) -> None:
@@ -124,6 +126,12 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
     elif not id_column:
         raise SurelabelError("Missing option '--id': the column with unique item ids.")
     cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
+    if image_size is not None:
+        if not image:
+            raise SurelabelError("--image-size applies to images: add --image COLUMN or --images FOLDER.")
+        from .featurize import featurizer_from_options
+
+        featurizer = featurizer_from_options(featurizer, "image", image_size=image_size)
     with Project.create(directory, items, id_column=id_column, featurizer=featurizer, features=cols,
                         feature_prefix=feature_prefix,
                         text=text, image=image, classes=[c for c in classes.split(",")], epsilon=epsilon,

