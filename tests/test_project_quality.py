@@ -225,3 +225,11 @@ def test_the_web_page_hands_out_a_spot_check_and_its_answer_is_no_label_event(do
         assert p.lease_next("ann") is None and p.status()["pending_batches"] == []
     report = as_json("spot-check", d, "--report")
     assert report["n"] == 2 and report["n_errors"] >= 1
+
+
+def test_a_spot_check_is_not_drawn_while_auto_labels_wait_in_a_review_batch(done, tmp_path):
+    d, truth = done
+    ok("review", d, "--n", 20, "--by", "confidence")
+    assert_one_line_error(invoke("spot-check", d, "--n", 10), "would not be uniform", "Answer those batches")
+    answer(d, tmp_path, truth)  # once the review is answered, every auto-label can be drawn again
+    assert as_json("spot-check", d, "--n", 10)["n"] == 10

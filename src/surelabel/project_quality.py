@@ -88,8 +88,11 @@ def queue_spot_check(project: Project, n: int, *, seed: int | None = None) -> tu
         state = project._state(snap)
         auto = state.source == AUTO
         busy = _busy_items(project, snap)
-        if busy:
-            auto[np.fromiter(busy, dtype=np.intp)] = False
+        held = sorted(i for i in busy if auto[i])
+        if held:  # leaving them out would tilt the sample towards the surest auto-labels
+            raise InputError(f"{len(held)} auto-label(s) of {project.path} wait in an open review or check batch "
+                             f"(e.g. {project.item_ids[held[0]]!r}); a spot check drawn now would not be uniform. "
+                             "Answer those batches first (surelabel next / import).")
         rs = np.random.default_rng([int(project.config["seed"]) if seed is None else int(seed), len(snap.batches)])
         idx = draw_spot_check(auto, n, random_state=rs)
         batch = project.store.create_quality_batch(conn, snap.round, "spot-check", idx.tolist())
