@@ -349,3 +349,21 @@ def test_next_on_a_stopped_project_says_why_nothing_is_left(proj):
     invoke("run", proj, "--simulate-from", "label")
     result = CliRunner().invoke(main, ["next", str(proj)])
     assert result.exit_code == 0 and "Nothing to label" in result.stderr
+
+
+def test_a_project_with_prices_reports_the_money_spent(items_csv, tmp_path):
+    d = tmp_path / "priced"
+    assert invoke("init", d, "--items", items_csv, "--id", "id", "--feature-prefix", "f", "--classes", "no,yes",
+                  "--epsilon", 0.15, "--budget", 240, "--validation-size", 120, "--price", 0.25).exit_code == 0
+    assert json.loads(invoke("status", d, "--json").output)["cost"]["total"] == 0
+    invoke("run", d, "--simulate-from", "label")
+    s = json.loads(invoke("status", d, "--json").output)
+    assert s["cost"]["total"] == pytest.approx(0.25 * s["human_labels"]["total"])
+    assert s["cost"]["validation"] == pytest.approx(0.25 * s["human_labels"]["validation"])
+    assert "cost $" in invoke("status", d).output
+    prices = answers_file(tmp_path, "prices.csv", "class,price\nno,0.1\nmaybe,0.2\n")
+    assert_one_line_error(invoke("init", tmp_path / "p2", "--items", items_csv, "--id", "id", "--feature-prefix",
+                                 "f", "--classes", "no,yes", "--budget", 240, "--prices", prices), "'maybe'")
+    assert_one_line_error(invoke("init", tmp_path / "p3", "--items", items_csv, "--id", "id", "--feature-prefix",
+                                 "f", "--classes", "no,yes", "--budget", 240, "--price", -1), ">= 0")
+    assert not (tmp_path / "p2").exists() and not (tmp_path / "p3").exists()

@@ -35,6 +35,18 @@ def _json_option(f: Any) -> Any:
     return click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")(f)
 
 
+def _cost_model(price: float | None, prices: Path | None, per_second: float | None) -> Any:
+    """The project's prices from init's options (None: labels are counted, not priced)."""
+    from .cli_quality import cost_model_from_options
+    from .cost import CostModel
+
+    if per_second is not None:
+        if price is not None or prices is not None:
+            raise SurelabelError("Give one of --price, --prices or --price-per-second, not several.")
+        return CostModel.per_second(per_second)
+    return cost_model_from_options(price, prices)
+
+
 def status_text(s: dict[str, Any]) -> str:
     """A few lines for people: where the project stands."""
     h = s["human_labels"]
@@ -46,6 +58,12 @@ def status_text(s: dict[str, Any]) -> str:
         f"  human labels {h['total']} of {s['budget']} (validation {h['validation']}, training {h['training']}),"
         f" {s['budget_left']} left",
     ]
+    cost = s.get("cost")
+    if cost:
+        money = f"{cost['currency']}{{:,.2f}}".format
+        per = "—" if cost["per_auto_label"] is None else money(cost["per_auto_label"])
+        lines.append(f"  cost {money(cost['total'])} (validation {money(cost['validation'])}, training "
+                     f"{money(cost['training'])}; {per} per auto-label)")
     for b in s["pending_batches"]:
         lines.append(f"  batch {b['batch']} (round {b['round']}, {b['kind']}): {b['answered']}/{b['size']} answered")
     certified = [p for p in s["per_class"] if p["threshold"] is not None]
@@ -100,6 +118,10 @@ def _next_hint(s: dict[str, Any], directory: Path) -> str:
               help="random, margin, least_confident, entropy or margin_random.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Random seed, stored: the same items, settings, seed and answers give the same labels.")
+@click.option("--price", type=float, help="Price of one human label: status reports the money spent.")
+@click.option("--prices", type=click.Path(path_type=Path), help="Price per class: CSV (class,price) or JSON.")
+@click.option("--price-per-second", type=float,
+              help="Money per second of recorded labeling time (web page, Label Studio lead_time).")
 @_db_option
 @_json_option
 @friendly_errors
@@ -107,7 +129,8 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
              image_size: int | None, id_column: str | None, features: str | None, feature_prefix: str | None,
              text: str | None, image: str | None, classes: str, epsilon: float, delta: float, bound: str,
              budget: int, validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str,
-             score: str, query: str, seed: int, db: str | None, as_json: bool) -> None:
+             score: str, query: str, seed: int, price: float | None, prices: Path | None,
+             price_per_second: float | None, db: str | None, as_json: bool) -> None:
     """Create a labeling project in DIR from an items file.
 
     Round 0's work is queued at once: a random validation batch and a random seed batch.
@@ -126,6 +149,7 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
     elif not id_column:
         raise SurelabelError("Missing option '--id': the column with unique item ids.")
     cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
+    cost = _cost_model(price, prices, price_per_second)
     if image_size is not None:
         if not image:
             raise SurelabelError("--image-size applies to images: add --image COLUMN or --images FOLDER.")
@@ -137,7 +161,7 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
                         text=text, image=image, classes=[c for c in classes.split(",")], epsilon=epsilon,
                         delta=delta, bound=bound, model=model, budget=budget, validation_size=validation_size,
                         seed_size=seed_size, batch_size=batch_size, score=score, query=query, seed=seed,
-                        db=db) as project:
+                        db=db, cost=cost) as project:
         s = project.status()
         config = project.config
     if as_json:

@@ -256,6 +256,24 @@ class CostModel:
             raise InputError("Labels are free under this cost model; give a label budget instead of a money budget.")
         return int(math.floor(money / price + 1e-9))
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CostModel:
+        """The model :meth:`to_dict` described (how a project stores its prices).
+
+        Examples
+        --------
+        >>> CostModel.from_dict(CostModel.flat(0.08).to_dict()) == CostModel.flat(0.08)
+        True
+        """
+        mode, currency = d.get("mode"), d.get("currency", "$")
+        if mode == "flat":
+            return cls.flat(d["price"], currency=currency)
+        if mode == "per-class":
+            return cls.per_class(d["class_prices"], default=d.get("default"), currency=currency)
+        if mode == "per-second":
+            return cls.per_second(d["rate_per_second"], default_seconds=d.get("default_seconds"), currency=currency)
+        raise InputError(f"Unknown cost model {mode!r}; expected flat, per-class or per-second.")
+
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"mode": self.mode, "currency": self.currency}
         if self.mode == "flat":

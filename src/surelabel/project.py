@@ -315,6 +315,7 @@ class Project:
         db: str | None = None,
         featurizer: str | None = None,
         quiet: bool | None = None,
+        cost: Any = None,
     ) -> Project:
         """Make a project folder from an items table (CSV / Parquet / JSONL file or DataFrame).
 
@@ -366,12 +367,16 @@ class Project:
         if len(set(classes)) != len(classes):
             raise InputError(f"Classes must be unique. Got {classes}.")
         make_model(model, seed)  # unknown names fail here
+        if cost is not None:  # a CostModel: its per-class table must name exactly these classes
+            if getattr(cost, "mode", None) == "per-class":
+                cost.check_classes(classes)
+            cost = cost.to_dict()
         config = {
             "classes": classes, "epsilon": float(epsilon), "delta": float(delta), "bound": bound, "model": model,
             "budget": budget, "validation_size": validation_size, "seed_size": seed_size,
             "batch_size": batch_size, "score": score, "query": query, "seed": int(seed),
             "id_column": id_column, "feature_columns": feature_cols, "text_column": text, "image_column": image,
-            "embedding_column": embedding, "featurizer": featurizer_info,
+            "embedding_column": embedding, "featurizer": featurizer_info, "cost": cost,
         }
         tbal = _tbal_config(config)
         config.update(validation_size=tbal.validation_size, seed_size=tbal.seed_size, batch_size=tbal.batch_size)
@@ -817,10 +822,37 @@ class Project:
     # ------------------------------------------------------------------ reports
 
     def status(self) -> dict[str, Any]:
-        """Coverage, the certified bound per class, labels spent and left, pending work, stop reason."""
+        """Coverage, the certified bound per class, labels spent and left, pending work, stop reason.
+
+        With prices set at ``init`` (``cost``), also the money spent: validation, training, total
+        and per auto-label; a price per second charges each answer's recorded labeling time (an
+        answer without one is charged the mean of the others).
+        """
         with self.store.read() as conn:
             snap = self._snapshot(conn)
-        return self._status(snap)
+        status = self._status(snap)
+        status["cost"] = self._cost() if self.config.get("cost") else None
+        return status
+
+    def _cost(self) -> dict[str, Any]:
+        from types import SimpleNamespace
+
+        from .cost import CostModel, result_cost
+
+        model = CostModel.from_dict(self.config["cost"])
+        labels = self.labels()
+        source = labels["source"].astype(str).to_numpy()
+        times = None
+        if model.mode == "per-second":
+            times = pd.to_numeric(labels["seconds"], errors="coerce").to_numpy(dtype=float)
+            human = np.isin(source, ["human", "validation"])
+            seen = times[human & np.isfinite(times)]
+            fill = float(seen.mean()) if seen.size else (model.default_seconds or 0.0)
+            times = np.where(human & ~np.isfinite(times), fill, times)
+        run = SimpleNamespace(labels=labels["label"].to_numpy(dtype=object), source=source,
+                              n_auto=int((source == "auto").sum()))
+        out = result_cost(run, model, times=times)
+        return {k: round(v, 10) if isinstance(v, float) else v for k, v in out.items()}
 
     def _status(self, snap: _Snapshot) -> dict[str, Any]:
         cfg = self.tbal_config
