@@ -52,6 +52,7 @@ def test_demo_prints_rounds_and_totals_as_json():
         assert r["coverage"] > 0.3 and r["auto_error"] <= r["epsilon"]
         assert r["human_labels"]["total"] <= r["budget"]
         assert r["rounds"] and "thresholds" in r["rounds"][0]
+        assert r["rounds"][-1]["auto_error"] == pytest.approx(r["auto_error"])  # the realised error, round by round
 
 
 def test_demo_prints_tables():

@@ -183,3 +183,11 @@ def test_a_single_class_auto_labels_nothing_and_says_why():
     result = _labeler().run(X, SimulatedOracle(np.zeros(1000, int)))
     assert result.n_auto == 0 and result.n_human["total"] == 600
     assert all("fewer than two classes" in h.note for h in result.history)
+
+
+def test_an_oracle_for_other_items_is_refused_before_any_label_is_asked():
+    X, y = datasets.unit_ball(600, d=3, random_state=0)
+    oracle = SimulatedOracle(y[:500])
+    with pytest.raises(InputError, match="500 labels but X has 600 items"):
+        _labeler().run(X, oracle)
+    assert oracle.n_labels == 0

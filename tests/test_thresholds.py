@@ -129,3 +129,12 @@ def test_bad_arguments_are_refused_with_a_message():
         estimate_thresholds([0.5], [0], [0], n_classes=2, epsilon=0.1, bound="wilson")
     with pytest.raises(ValueError, match="class indices"):
         estimate_thresholds([0.5], [3], [0], n_classes=2, epsilon=0.1)
+
+
+def test_an_estimate_cannot_be_edited_after_the_fact():
+    rng = np.random.default_rng(0)
+    s = rng.random(500)
+    y = (rng.random(500) < 0.5).astype(int)
+    est = estimate_thresholds(s, y, y, n_classes=2, epsilon=0.05)
+    with pytest.raises(ValueError):
+        est.thresholds[0] = 0.0

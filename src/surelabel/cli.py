@@ -92,20 +92,19 @@ def _round_table(title: str, result: Any, y_true: Any | None) -> Any:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    for col in ("round", "train labels", "human total", "val. left", "auto (round)", "coverage", "bound", "thresholds"):
+    cols = ["round", "train labels", "human total", "val. left", "auto (round)", "coverage", "bound"]
+    errors = result.auto_error_by_round(y_true) if y_true is not None else None
+    if errors is not None:
+        cols.append("error so far")
+    for col in (*cols, "thresholds"):
         table.add_column(col, justify="right" if col != "thresholds" else "left")
-    for h in result.history:
+    for k, h in enumerate(result.history):
         thr = _thresholds_text(h.thresholds)
-        table.add_row(
-            str(h.round),
-            str(h.n_train),
-            str(h.human_labels_total),
-            str(h.n_validation_left),
-            str(h.n_auto_labeled),
-            _pct(h.coverage, 1),
-            _pct(h.union_upper_bound),
-            thr if len(thr) < 60 else thr[:57] + "…",
-        )
+        cells = [str(h.round), str(h.n_train), str(h.human_labels_total), str(h.n_validation_left),
+                 str(h.n_auto_labeled), _pct(h.coverage, 1), _pct(h.union_upper_bound)]
+        if errors is not None:
+            cells.append(_pct(errors[k]))
+        table.add_row(*cells, thr if len(thr) < 60 else thr[:57] + "…")
     return table
 
 

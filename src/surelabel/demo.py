@@ -30,7 +30,8 @@ class DemoRun:
             "dataset": self.name,
             "description": self.description,
             **self.result.summary(self.y_true),
-            "rounds": [h.to_dict() for h in self.result.history],
+            "rounds": [{**h.to_dict(), "auto_error": e} for h, e in
+                       zip(self.result.history, self.result.auto_error_by_round(self.y_true))],
         }
 
 

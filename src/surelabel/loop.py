@@ -211,6 +211,10 @@ class AutoLabeler:
         config = self._config(_seed_from(self.random_state))
         X = check_features(X)
         n = X.shape[0]
+        known = getattr(oracle, "y_true", None)
+        if known is not None and np.shape(known)[0] != n:
+            raise InputError(f"The oracle knows {np.shape(known)[0]} labels but X has {n} items; "
+                             "give one label per row of X.")
         in_pool = np.ones(n, dtype=bool)
         if validation_candidates is not None:
             vc = np.asarray(validation_candidates)

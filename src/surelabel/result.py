@@ -121,6 +121,21 @@ class AutoLabelResult:
             return float("nan")
         return float(np.mean(self.labels[m] != y[m]))
 
+    def auto_error_by_round(self, y_true: Any) -> list[float]:
+        """Realised share of wrong auto-labels among all auto-labels up to each round (the promise's
+        quantity as the run went; ``nan`` while nothing is auto-labeled)."""
+        y = np.asarray(y_true, dtype=object)
+        if y.shape != self.labels.shape:
+            raise ValueError(f"y_true must have one label per item ({self.labels.shape[0]}). Got {y.shape[0]}.")
+        m = self.auto_mask
+        rounds = np.asarray(self.round)[m]
+        wrong = self.labels[m] != y[m]
+        out = []
+        for h in self.history:
+            upto = rounds <= h.round
+            out.append(float(wrong[upto].mean()) if upto.any() else float("nan"))
+        return out
+
     def per_class(self, y_true: Any | None = None) -> list[dict[str, Any]]:
         """Auto-labels per class (and their realised error when ``y_true`` is given)."""
         rows = []

@@ -99,6 +99,13 @@ class ThresholdEstimate:
     n_tests: int = 0
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
+    def __post_init__(self) -> None:
+        # frozen means frozen: the arrays are read-only views, so a certificate cannot be edited afterwards
+        for name in ("thresholds", "support", "n_selected", "n_errors", "error", "upper_bound"):
+            arr = np.array(getattr(self, name), copy=True)
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+
     @property
     def n_classes(self) -> int:
         return int(self.thresholds.shape[0])
