@@ -233,3 +233,23 @@ def test_a_spot_check_is_not_drawn_while_auto_labels_wait_in_a_review_batch(done
     assert_one_line_error(invoke("spot-check", d, "--n", 10), "would not be uniform", "Answer those batches")
     answer(d, tmp_path, truth)  # once the review is answered, every auto-label can be drawn again
     assert as_json("spot-check", d, "--n", 10)["n"] == 10
+
+
+def test_noisy_validation_labels_are_flagged_before_the_first_certificate(fresh, tmp_path):
+    d, truth = fresh
+    with Project.open(d) as p:
+        pending = [x.item_id for x in p.pending()]
+    wrong = set(pending[::6])  # about 17 % of the first answers are wrong
+    answer(d, tmp_path, truth, wrong=wrong)
+    result = CliRunner().invoke(main, ["step", str(d), "--json"])
+    assert result.exit_code == 0, result.output
+    assert "Warning:" in result.stderr and f"surelabel audit {d} --queue" in result.stderr
+    assert json.loads(result.stdout)["warnings"]
+
+
+def test_clean_validation_labels_raise_no_warning(fresh, tmp_path):
+    d, truth = fresh
+    answer(d, tmp_path, truth)
+    result = CliRunner().invoke(main, ["step", str(d), "--json"])
+    assert result.exit_code == 0 and "Warning" not in result.stderr
+    assert json.loads(result.stdout)["warnings"] == []

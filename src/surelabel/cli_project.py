@@ -272,6 +272,8 @@ def step_cmd(directory: Path, partial: bool, db: str | None, as_json: bool) -> N
     with _open(directory, db) as project:
         result = project.step(partial=partial)
         s = project.status()
+    for w in result.warnings:
+        click.echo(f"Warning: {w}", err=True)
     if as_json:
         emit_json(_clean({**result.to_dict(), "status": s}))
         return
@@ -353,6 +355,8 @@ def simulate_project(directory: Path, column: str, out: Path | None, db: str | N
         s = project.simulate(column)
         if out is not None:
             project.export(out)
+    for w in s.get("warnings", []):
+        click.echo(f"Warning: {w}", err=True)
     if as_json:
         emit_json(_clean({**s, "out": None if out is None else str(out)}))
         return

@@ -666,6 +666,8 @@ def planner_cmd(epsilons: str, ratios: str, delta: float, check_runs: int, out: 
 @quality_bench.command(name="cost")
 @click.option("--datasets", default="digits,fashion-mnist", show_default=True)
 @click.option("--budgets", help="Label budgets (comma-separated; default per dataset).")
+@click.option("--methods", default="all", show_default=True,
+              help="Comma-separated subset of: tbal, al+sc, pl+sc, self-training, label-spreading (or 'all').")
 @click.option("--seeds", type=int, default=5, show_default=True)
 @click.option("--price", type=float, help="Price of one label (default 0.05).")
 @click.option("--prices", type=click.Path(path_type=Path), help="Price per class: CSV (class,price) or JSON.")
@@ -681,7 +683,7 @@ def planner_cmd(epsilons: str, ratios: str, delta: float, check_runs: int, out: 
 @click.option("--plots", type=click.Path(path_type=Path), help="Folder for the PNG curves.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
-def cost_cmd(datasets: str, budgets: str | None, seeds: int, price: float | None, prices: Path | None,
+def cost_cmd(datasets: str, methods: str, budgets: str | None, seeds: int, price: float | None, prices: Path | None,
              money: str | None, target_coverage: str | None, report_budget: int | None, summary_file: Path | None,
              jobs: int, out: Path | None, plots: Path | None, as_json: bool) -> None:
     """Cost–coverage and cost–accuracy curves, the money questions, and a per-class report."""
@@ -689,16 +691,18 @@ def cost_cmd(datasets: str, budgets: str | None, seeds: int, price: float | None
     from .class_report import suggest_next_labels
     from .cost import CostModel
     from .quality_bench import (
-        METHODS,
+        TBAL,
         answer_coverage,
         answer_money,
         class_report_for,
         load_problem,
         plot_cost,
+        resolve_methods,
         run_cost_bench,
         summarize_cost,
     )
 
+    chosen = resolve_methods(methods)
     if seeds < 1:
         raise InputError(f"--seeds must be >= 1. Got {seeds}.")
     amounts = _floats(money, "money") or []
@@ -726,7 +730,7 @@ def cost_cmd(datasets: str, budgets: str | None, seeds: int, price: float | None
             raise InputError(f"{summary_file} has no runs of {missing[0]!r}.")
     else:
         plan_budgets = {d: budget_values or list(p.budgets) for d, p in problems.items()}
-        runs = run_cost_bench(names, list(METHODS), plan_budgets, seeds, cost_model, n_jobs=jobs)
+        runs = run_cost_bench(names, chosen, plan_budgets, seeds, cost_model, n_jobs=jobs)
         summary = summarize_cost(runs)
     out_json: dict[str, Any] = {"cost_model": cost_model.to_dict(), "summary": summary.to_dict("records"),
                                 "datasets": {}}
@@ -738,6 +742,8 @@ def cost_cmd(datasets: str, budgets: str | None, seeds: int, price: float | None
         report = None
         if summary_file is None or report_budget is not None:
             s_d = summary[summary["dataset"] == d]
+            if (s_d["method"] == TBAL).any():  # the report is of a TBAL run
+                s_d = s_d[s_d["method"] == TBAL]
             rb = report_budget or int(s_d.loc[s_d["coverage"].idxmax(), "budget"])  # the most informative run
             _, report = class_report_for(d, rb, cost_model)
             entry["class_report_budget"] = rb

@@ -154,12 +154,13 @@ class StepResult:
     coverage: float
     report: dict[str, Any]
     already_done: bool = False
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {"round": self.round, "n_auto_labeled": self.n_auto_labeled,
                 "n_auto_labeled_total": self.n_auto_labeled_total, "n_queried": self.n_queried,
                 "next_batch": self.next_batch, "stop_reason": self.stop_reason, "coverage": self.coverage,
-                "already_done": self.already_done, "report": self.report}
+                "already_done": self.already_done, "report": self.report, "warnings": list(self.warnings)}
 
 
 @dataclass
@@ -771,6 +772,7 @@ class Project:
                     raise ProjectError(
                         f"Round {r} still has {len(pending)} unanswered item(s) ({ids}); import their answers "
                         "first, or pass --partial to run the round now and return them to the pool.")
+                warnings = self._validation_noise_warning() if r == 0 else ()
                 state = self._state(snap)
                 outcome = run_round(cfg, make_model(self.config["model"], cfg.seed), self.X, state, r)
                 state.apply_round(outcome)
@@ -806,9 +808,27 @@ class Project:
                 crash_point("step.done")
                 return StepResult(round=r, n_auto_labeled=len(rows), n_auto_labeled_total=state.n_auto,
                                   n_queried=int(queried.size), next_batch=next_batch,
-                                  stop_reason=stop_reason or None, coverage=report["coverage"], report=_json(report))
+                                  stop_reason=stop_reason or None, coverage=report["coverage"], report=_json(report),
+                                  warnings=warnings)
             raise ProjectBusyError(f"Project {self.path} is busy: answers keep arriving while the round is computed; "
                                    "try again when they stop.")
+
+    def _validation_noise_warning(self) -> tuple[str, ...]:
+        """Before the first thresholds are certified: do the validation labels look noisy?
+
+        The certificate holds for the labels people gave; if many of them look wrong (confident
+        learning on out-of-fold predictions, :func:`surelabel.project_quality.audit`), say so
+        and how to re-review them. Advice only: the round runs either way.
+        """
+        from .project_quality import audit
+
+        try:
+            _, summary = audit(self)
+        except (InputError, ValueError):  # too few labels per class to cross-validate: nothing to say
+            return ()
+        if not summary.noisy:
+            return ()
+        return (f"{summary.message} Re-review them before trusting the bound: surelabel audit {self.path} --queue.",)
 
     def _done_result(self, snap: _Snapshot, r: int) -> StepResult:
         row = next((x for x in snap.rounds if x["round"] == r), None)
@@ -985,6 +1005,7 @@ class Project:
         if unknown:
             raise InputError(f"Column {column!r} holds label(s) that are not classes of the project: "
                              f"{', '.join(map(repr, unknown[:5]))}; classes: {', '.join(self.classes)}.")
+        warnings: list[str] = []
         for _ in range(max_rounds):
             with self.store.read() as conn:
                 snap = self._light_snapshot(conn)
@@ -994,8 +1015,11 @@ class Project:
             if todo:
                 self.record_answers([Answer(p.item_id, truth[p.index]) for p in todo], channel="simulate",
                                     annotator="simulated", source_name=f"column {column!r}")
-            self.step(expect_round=snap.round)
-        return self.status()
+            result = self.step(expect_round=snap.round)
+            warnings.extend(result.warnings)
+        status = self.status()
+        status["warnings"] = warnings
+        return status
 
     # ------------------------------------------------------------------ the web page's operations
 

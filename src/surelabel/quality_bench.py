@@ -17,8 +17,10 @@ Two benchmarks, each a function returning tables (and, on request, PNG plots):
   (:func:`answer_coverage`), and a per-class report of one run.
 
 Methods are a registry (:data:`METHODS`, :func:`register_method`) of
-``runner(problem, seed, budget) -> AutoLabelResult``, so other labeling methods (the
-baselines) are one line each. Runs are spread over processes with joblib.
+``runner(problem, seed, budget) -> AutoLabelResult``: TBAL and the baselines of
+:mod:`surelabel.baselines` (AL+SC, PL+SC, self-training, label spreading), each buying the
+same budget from the same simulated annotator with the same validation half, so their
+cost–coverage curves compare like with like. Runs are spread over processes with joblib.
 
 Data: ``unit-ball`` (the paper's synthetic set), ``digits`` (scikit-learn), and
 ``fashion-mnist`` (Debian package ``dataset-fashion-mnist``; a seeded 10,000- or
@@ -43,7 +45,9 @@ __all__ = [
     "PROBLEMS",
     "load_problem",
     "METHODS",
+    "METHOD_KEYS",
     "register_method",
+    "resolve_methods",
     "noise_oracle",
     "noise_run",
     "run_noise_bench",
@@ -208,13 +212,114 @@ def _run_tbal(problem: Problem, seed: int, budget: int, *, epsilon: float | None
     return labeler.run(problem.X, oracle if oracle is not None else SimulatedOracle(problem.y))
 
 
+def _one_pass(cls_name: str) -> Callable[..., Any]:
+    """AL+SC or PL+SC (:mod:`surelabel.baselines`) with TBAL's budget, sizes, oracle, ε and δ.
+
+    Both buy ``budget`` labels in all — the same validation half, seed and batch sizes as
+    :func:`tbal_sizes` — then make one thresholded pass with the final model (certified by
+    the same bound as one TBAL round), so their cost is counted exactly as TBAL's.
+    """
+
+    def run(problem: Problem, seed: int, budget: int) -> Any:
+        from . import baselines
+        from .oracles import SimulatedOracle
+
+        cls = getattr(baselines, cls_name)
+        labeler = cls(problem.model(), epsilon=problem.epsilon, delta=0.05, budget=budget, random_state=seed,
+                      final_pass="selective", **tbal_sizes(budget))
+        return labeler.run(problem.X, SimulatedOracle(problem.y))
+
+    run.__doc__ = f"{cls_name} with the final pass 'selective' at TBAL's sizes."
+    return run
+
+
+def _bench_config() -> Any:
+    # the k-fold settings `surelabel bench` uses for the semi-supervised baselines (kept small there
+    # for time, and so here)
+    from .bench.runner import BenchConfig
+
+    return BenchConfig(bench="cost", methods=())
+
+
+def _run_self_training(problem: Problem, seed: int, budget: int) -> Any:
+    """Self-training at TBAL's validation half of ``budget`` (the rest random), as ``surelabel bench`` runs it."""
+    from .baselines import SelfTrainingLabeler
+    from .oracles import SimulatedOracle
+
+    c = _bench_config()
+    labeler = SelfTrainingLabeler(problem.model(), epsilon=problem.epsilon, budget=budget,
+                                  validation_size=tbal_sizes(budget)["validation_size"],
+                                  thresholds=c.self_training_thresholds, n_splits=c.self_training_splits,
+                                  search_pool_size=c.self_training_search_pool, max_iter=c.self_training_max_iter,
+                                  random_state=seed)
+    return labeler.run(problem.X, SimulatedOracle(problem.y))
+
+
+_KERNELS: dict[str, Any] = {}
+
+
+def _run_label_spreading(problem: Problem, seed: int, budget: int) -> Any:
+    """Label spreading at TBAL's validation half of ``budget``, over a k-NN graph built once per process."""
+    from .baselines import LabelSpreadingLabeler, knn_graph
+    from .oracles import SimulatedOracle
+
+    if problem.name not in _KERNELS:  # the neighbour search is most of a run's time (22 s on 60,000 images)
+        _KERNELS[problem.name] = knn_graph(problem.X, 7)
+    labeler = LabelSpreadingLabeler(epsilon=problem.epsilon, budget=budget,
+                                    validation_size=tbal_sizes(budget)["validation_size"],
+                                    kernel=_KERNELS[problem.name], n_splits=_bench_config().spreading_splits,
+                                    random_state=seed)
+    return labeler.run(problem.X, SimulatedOracle(problem.y))
+
+
 #: Labeling methods for the cost benchmark: ``runner(problem, seed, budget) -> AutoLabelResult``.
-METHODS: dict[str, Callable[..., Any]] = {"TBAL (certified)": _run_tbal}
+#: Every one buys exactly ``budget`` labels from the same simulated annotator, half of them
+#: for validation. TBAL, AL+SC and PL+SC certify their auto-labels; self-training and label
+#: spreading choose a threshold by k-fold search and promise nothing.
+TBAL = "TBAL (certified)"
+
+METHODS: dict[str, Callable[..., Any]] = {
+    TBAL: _run_tbal,
+    "AL+SC": _one_pass("ActiveLearningLabeler"),
+    "PL+SC": _one_pass("PassiveLearningLabeler"),
+    "self-training": _run_self_training,
+    "label spreading": _run_label_spreading,
+}
+
+#: Short names for ``--methods`` (those of ``surelabel bench``).
+METHOD_KEYS: dict[str, str] = {"tbal": TBAL, "al+sc": "AL+SC", "pl+sc": "PL+SC",
+                               "self-training": "self-training", "label-spreading": "label spreading"}
 
 
-def register_method(name: str, runner: Callable[..., Any]) -> None:
-    """Add a method to the cost benchmark, e.g. ``register_method("AL+SC", baselines.run_al_sc)``."""
+def register_method(name: str, runner: Callable[..., Any], key: str | None = None) -> None:
+    """Add a method to the cost benchmark, e.g. ``register_method("AL", run_al, key="al")``."""
     METHODS[name] = runner
+    METHOD_KEYS[key or name] = name
+
+
+def resolve_methods(text: str | None) -> list[str]:
+    """The methods named in ``text`` (comma-separated short or full names; ``all`` or None: every one).
+
+    Examples
+    --------
+    >>> resolve_methods("tbal, pl+sc")
+    ['TBAL (certified)', 'PL+SC']
+    >>> resolve_methods("tbal,foo")
+    Traceback (most recent call last):
+    ...
+    surelabel.exceptions.InputError: Unknown method 'foo'. Allowed: tbal, al+sc, pl+sc, self-training, label-spreading, all.
+    """
+    names = [v.strip() for v in (text or "all").split(",") if v.strip()]
+    if names == ["all"]:
+        return list(METHODS)
+    out = []
+    for n in names:
+        full = METHOD_KEYS.get(n.lower(), n if n in METHODS else None)
+        if full is None:
+            raise InputError(f"Unknown method {n!r}. Allowed: {', '.join(METHOD_KEYS)}, all.")
+        if full not in out:
+            out.append(full)
+    return out
 
 
 # ---------------------------------------------------------------------------------------
