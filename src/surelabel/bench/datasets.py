@@ -244,10 +244,11 @@ class TwentyNewsgroups(Problem):
                         "= 7,528 test posts; {features}; logistic regression.")
 
     def __post_init__(self) -> None:
-        if self.features not in ("tfidf", "embeddings"):
-            raise ValueError(f"Unknown features {self.features!r}. Allowed: tfidf, embeddings.")
-        what = ("TF-IDF (sublinear, min_df 3) -> SVD 100 -> L2 norm" if self.features == "tfidf"
-                else "WordLlama 256-d sentence embeddings")
+        what = {"tfidf": "TF-IDF (sublinear, min_df 3) -> SVD 100 -> L2 norm",
+                "embeddings": "WordLlama 256-d sentence embeddings",
+                "minilm": "all-MiniLM-L6-v2 384-d sentence embeddings"}.get(self.features)
+        if what is None:
+            raise ValueError(f"Unknown features {self.features!r}. Allowed: tfidf, embeddings, minilm.")
         self.description = self.description.format(features=what)
 
     def data(self, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -265,6 +266,14 @@ class TwentyNewsgroups(Problem):
             names, y = np.unique(np.array(cats_tr + cats_te), return_inverse=True)
             if self.features == "embeddings":
                 X = embed_texts(texts)
+            elif self.features == "minilm":
+                from ..featurize import get_featurizer
+                from ..featurize.base import ExtraMissingError
+
+                try:
+                    X = np.asarray(get_featurizer("text").transform(texts), dtype=np.float64)
+                except ExtraMissingError as exc:
+                    raise DataMissingError(str(exc)) from None
             else:
                 from sklearn.decomposition import TruncatedSVD
                 from sklearn.feature_extraction.text import TfidfVectorizer
