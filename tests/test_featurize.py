@@ -320,9 +320,10 @@ def test_featurize_command_writes_ids_and_embedding_columns(tmp_path):
     second = json.loads(invoke(*args, "--json").output)
     assert (first["computed"], second["cached"]) == (100, 100)
     table = pd.read_parquet(out)
-    assert list(table.columns[:2]) == ["id", "emb_0"] and table.shape == (100, 1 + first["dim"])
-    result = invoke("run", out, "--feature-prefix", "emb_", "--label-column", "label", "--budget", 50)
-    assert_one_line_error(result, "'label'")  # embeddings carry no labels: join them with the items
+    assert list(table.columns[:3]) == ["id", "label", "emb_0"] and table.shape == (100, 2 + first["dim"])
+    assert "review" not in table.columns  # the raw text is replaced by its vector
+    result = invoke("run", out, "--feature-prefix", "emb_", "--label-column", "label", "--budget", 50, "--json")
+    assert result.exit_code == 0, result.output  # the items' label came along: OUT is ready to run
 
 
 def test_raw_and_feature_columns_do_not_mix(tmp_path):

@@ -410,7 +410,8 @@ def featurize(data: Path, text_column: str | None, image_column: str | None, ima
               out: Path, as_json: bool) -> None:
     """Embed raw texts or images of DATA into feature columns (offline; cached with --cache).
 
-    The output feeds `surelabel run OUT --feature-prefix emb_`.
+    The output holds the id, the items' other columns (a label, say) and emb_0 … emb_{d-1}: it
+    feeds `surelabel run OUT --feature-prefix emb_ --label-column label`.
     """
     import time
 
@@ -423,8 +424,11 @@ def featurize(data: Path, text_column: str | None, image_column: str | None, ima
                                        cache_dir, id_column)
     seconds = time.perf_counter() - start
     table = emb.to_frame(id_column or "id")
-    if "label" in frame.columns and id_column == "id" and data.is_dir():
-        table.insert(1, "label", frame["label"].to_numpy())
+    # the item's other columns (its label, say) come along, so OUT is ready for `surelabel run`
+    raw = {c for c in (text_column, image_column, "image" if data.is_dir() else None) if c}
+    keep = [c for c in frame.columns if c not in raw and c != (id_column or "id") and not c.startswith("emb_")]
+    for k, c in enumerate(keep, start=1):
+        table.insert(k, c, frame[c].to_numpy())
     out.parent.mkdir(parents=True, exist_ok=True)
     table.to_parquet(out, index=False) if out.suffix.lower() == ".parquet" else table.to_csv(out, index=False)
     info = {"items": len(emb.ids), "dim": emb.dim, "featurizer": emb.featurizer, "version": emb.version,
