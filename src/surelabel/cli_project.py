@@ -170,6 +170,10 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
     click.echo(f"Created project {directory}: {s['n_items']} items, classes {', '.join(s['classes'])}, "
                f"budget {s['budget']} (validation {config['validation_size']}, seed {config['seed_size']}, "
                f"batches of {config['batch_size']}), seed {config['seed']}.")
+    feat = config.get("featurizer")
+    if feat:
+        click.echo(f"Embedded the items with {feat['name']} ({feat['version']}, {feat['dim']}-d); the vectors are "
+                   f"cached in {directory}/embeddings.")
     click.echo(_next_hint(s, directory))
 
 
