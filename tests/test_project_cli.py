@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import pandas as pd
 import pytest
@@ -367,3 +368,17 @@ def test_a_project_with_prices_reports_the_money_spent(items_csv, tmp_path):
     assert_one_line_error(invoke("init", tmp_path / "p3", "--items", items_csv, "--id", "id", "--feature-prefix",
                                  "f", "--classes", "no,yes", "--budget", 240, "--price", -1), ">= 0")
     assert not (tmp_path / "p2").exists() and not (tmp_path / "p3").exists()
+
+
+def test_a_full_labelstudio_export_rebuilds_a_fresh_copy_of_the_project(proj, tmp_path):
+    fresh = tmp_path / "fresh-copy"
+    shutil.copytree(proj, fresh)  # the same items, settings and seed, nothing answered yet
+    invoke("run", proj, "--simulate-from", "label")
+    invoke("export", proj, "--format", "labelstudio", "--out", tmp_path / "ls.json")
+    plain = invoke("import", fresh, tmp_path / "ls.json")
+    assert_one_line_error(plain, "not in any pending batch")  # without --replay only the open batches
+    result = json.loads(invoke("import", fresh, tmp_path / "ls.json", "--replay", "--json").output)
+    assert result["stop_reason"] is not None and result["replay"]["unused"] == 0
+    cols = ["id", "label", "source", "round"]
+    with Project.open(proj) as a, Project.open(fresh) as b:
+        pd.testing.assert_frame_equal(a.labels()[cols], b.labels()[cols])

@@ -240,16 +240,33 @@ def next_cmd(directory: Path, fmt: str | None, out: Path | None, label_config: P
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.argument("answers", type=click.Path(path_type=Path))
 @click.option("--annotator", help="Who answered (when the file does not say).")
+@click.option("--replay", is_flag=True,
+              help="Answer batch after batch from ANSWERS, running each round as its batch completes "
+                   "(rebuilds a project from a full export of another copy of it).")
 @_db_option
 @_json_option
 @friendly_errors
-def import_cmd(directory: Path, answers: Path, annotator: str | None, db: str | None, as_json: bool) -> None:
+def import_cmd(directory: Path, answers: Path, annotator: str | None, replay: bool, db: str | None,
+               as_json: bool) -> None:
     """Record the answers in ANSWERS (CSV, JSONL or a Label Studio JSON export).
 
-    Every row is checked first; nothing is written unless the whole file is valid.
+    Every row is checked first; nothing is written unless the whole file is valid. With
+    --replay the file may answer later rounds too: they are run as their batches complete.
 
     Example: surelabel import proj answers.csv
     """
+    if replay:
+        with _open(directory, db) as project:
+            s = project.replay(answers, annotator=annotator)
+        if as_json:
+            emit_json(_clean(s))
+            return
+        r = s["replay"]
+        click.echo(f"Replayed {r['recorded']} answer(s) from {answers} over {r['rounds_run']} round(s)"
+                   + (f"; {r['unused']} answer(s) were for items no batch asked for" if r["unused"] else "") + ".")
+        click.echo(status_text(s))
+        click.echo(_next_hint(s, directory))
+        return
     with _open(directory, db) as project:
         summary = project.import_answers(answers, annotator=annotator)
         s = project.status()

@@ -1021,6 +1021,50 @@ class Project:
         status["warnings"] = warnings
         return status
 
+    def replay(self, path: str | Path, *, annotator: str | None = None,
+               max_rounds: int = 10_000) -> dict[str, Any]:
+        """Answer batch after batch from an answers file, running each round as its batch completes.
+
+        For a file that answers more than the current batches — a full export of another copy of
+        the project (``surelabel export --format labelstudio``), or answers collected elsewhere:
+        with the same items, settings and seed the rounds ask for the same items, so the project
+        is rebuilt label for label. Stops when a waiting item has no answer in the file (its
+        answers so far are kept) or the project stops. Every answer is checked first.
+        """
+        from .exchange import read_answers
+
+        answers, channel = read_answers(path, self)
+        by_item: dict[str, Answer] = {}
+        for a in answers:
+            if a.item_id in by_item:
+                raise InputError(f"{a.where or path}: item {a.item_id!r} is answered twice "
+                                 f"(first at {by_item[a.item_id].where}).")
+            if self.index_of(a.item_id) is None:
+                raise InputError(f"{a.where or path}: unknown item id {a.item_id!r}; it is not one of the "
+                                 "project's items.")
+            by_item[a.item_id] = a
+        recorded, rounds = 0, 0
+        for _ in range(max_rounds):
+            with self.store.read() as conn:
+                snap = self._light_snapshot(conn)
+            if snap.stop_reason:
+                break
+            todo = [p for p in self._pending(snap) if p.batch_id not in snap.quality_batch_ids()]
+            have = [by_item[p.item_id] for p in todo if p.item_id in by_item]
+            if have:
+                recorded += self.record_answers(have, channel=channel, annotator=annotator,
+                                                source_name=str(path)).recorded
+            if len(have) < len(todo):
+                break  # the file does not answer this batch in full: the rest is for people
+            self.step(expect_round=snap.round)
+            rounds += 1
+        with self.store.read() as conn:
+            answered = set(self._light_snapshot(conn).current)
+        status = self.status()
+        status["replay"] = {"recorded": recorded, "rounds_run": rounds,
+                            "unused": sum(self.index_of(i) not in answered for i in by_item)}
+        return status
+
     # ------------------------------------------------------------------ the web page's operations
 
     def lease_next(self, annotator: str, *, lease_seconds: float = LEASE_SECONDS) -> PendingItem | None:
