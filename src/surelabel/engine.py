@@ -295,7 +295,7 @@ def predict_proba_logits(model: Any, X: np.ndarray, n_classes: int) -> tuple[np.
         with np.errstate(divide="ignore"):
             lm = np.log(np.clip(pm, 1e-300, None))
     elif hasattr(model, "decision_function"):
-        d = np.asarray(model.decision_function(X), dtype=float)
+        d = _decision(model, X)
         pm = proba_from_decision(d)
         lm = np.column_stack([np.zeros(n), d]) if d.ndim == 1 else d
     else:
@@ -305,6 +305,20 @@ def predict_proba_logits(model: Any, X: np.ndarray, n_classes: int) -> tuple[np.
     proba[:, cols] = pm
     logits[:, cols] = lm
     return proba, logits
+
+
+def _decision(model: Any, X: np.ndarray) -> np.ndarray:
+    """``decision_function``; for a fitted scikit-learn linear classifier on a dense array, the same
+    product ``X @ coef_.T + intercept_`` without the per-call input validation (a third of a
+    unit-ball round's time at the paper's settings)."""
+    from sklearn.linear_model._base import LinearClassifierMixin
+
+    coef, intercept = getattr(model, "coef_", None), getattr(model, "intercept_", None)
+    if (isinstance(model, LinearClassifierMixin) and isinstance(X, np.ndarray) and X.ndim == 2
+            and isinstance(coef, np.ndarray) and coef.ndim == 2 and coef.shape[1] == X.shape[1]):
+        d = X @ coef.T + intercept
+        return d.ravel() if d.shape[1] == 1 else d
+    return np.asarray(model.decision_function(X), dtype=float)
 
 
 def initial_draw(config: TBALConfig, reserve: np.ndarray, in_pool: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -27,6 +27,8 @@ search evaluates the bound on a geometric grid of region sizes, O(log n) evaluat
 
 from __future__ import annotations
 
+import functools
+
 import math
 from dataclasses import dataclass, field
 
@@ -154,6 +156,7 @@ def _upper(bound: str, k: np.ndarray, n: np.ndarray, delta: float, c1: float) ->
     return paper_upper(k, n, c1)
 
 
+@functools.lru_cache(maxsize=4096)
 def min_certifiable_size(epsilon: float, delta: float, bound: str = "clopper-pearson", n_errors: int = 0) -> int:
     """Smallest number of validation points whose bound can reach ``epsilon``.
 
