@@ -28,7 +28,6 @@ search evaluates the bound on a geometric grid of region sizes, O(log n) evaluat
 from __future__ import annotations
 
 import functools
-
 import math
 from dataclasses import dataclass, field
 
