@@ -88,17 +88,21 @@ def per_class_report(
         class), ``val_error`` (their error rate against the annotators), ``human_labels``
         spent on the class, ``price``, ``cost_per_auto_label``, ``open_val`` and
         ``open_error`` (validation evidence on the uncovered part), ``next_val`` and
-        ``next_error`` (on its next slice), ``needed`` (validation points the slice needs),
+        ``next_error`` (on its next slice), ``plan_error`` (the error rate the slice is
+        planned at), ``needed`` (validation points the slice needs),
         ``extra_validation``, ``extra_cost``, ``uncovered``, ``next_gain`` (items in the
         slice), ``value`` (those items per unit of extra cost), ``status`` (and
         ``true_error``).
 
     Notes
     -----
-    ``needed`` plans the next slice of the class alone (its validation points and their
-    error rate, Jeffreys mean ``(k + 1/2) / (n + 1)``); with one threshold
-    shared by all classes the evidence is pooled, so it is a guide to where labels help,
-    not a promise.
+    ``needed`` plans the next slice of the class alone, at the error rate ``plan_error``
+    read from its validation points (:func:`_plan_error`: the Jeffreys mean
+    ``(k + 1/2) / (n + 1)`` when errors were seen; with none, the slice is planned as
+    error-free, so ``needed`` is the fewest points that can certify it at all — the rule
+    of three, ``min_certifiable_size`` — a floor that an error among the new labels
+    raises). With one threshold shared by all classes the evidence is pooled, so it is a
+    guide to where labels help, not a promise.
 
     Examples
     --------
@@ -149,8 +153,8 @@ def per_class_report(
             gain = uncovered * n_next / n_open
         else:
             n_next, k_next, gain = n_open, k_open, float(uncovered)
-        err_next = (k_next + 0.5) / (n_next + 1.0)  # Jeffreys mean: an unseen error is not a zero error
-        need = labels_needed(err_next, epsilon=epsilon, delta=delta_test, bound=bound,
+        err_plan = _plan_error(k_next, n_next)
+        need = labels_needed(err_plan, epsilon=epsilon, delta=delta_test, bound=bound,
                              min_support=min_support, power=power)
         extra = max(need - n_next, 0.0) if math.isfinite(need) else math.inf
         extra_cost = extra * price
@@ -185,6 +189,7 @@ def per_class_report(
             "open_error": k_open / n_open if n_open else math.nan,
             "next_val": n_next,
             "next_error": k_next / n_next if n_next else math.nan,
+            "plan_error": err_plan,
             "needed": need,
             "extra_validation": extra,
             "extra_cost": extra_cost,
@@ -199,11 +204,31 @@ def per_class_report(
     return pd.DataFrame(rows)
 
 
+def _plan_error(k: int, n: int) -> float:
+    """The error rate to plan a slice with ``k`` errors in ``n`` validation points at.
+
+    With errors seen, the Jeffreys mean ``(k + 1/2) / (n + 1)``: one error in a handful of
+    points is evidence the slice is bad. With none, 0 — the Jeffreys mean of a small clean
+    slice (``0.5 / 7`` for 0 of 6) is the prior talking, and it exceeds what the search can
+    certify (about 0.4 ε), so it would call a class with no observed error impossible.
+    Planning it error-free asks for the labels an error-free region needs
+    (:func:`~surelabel.thresholds.min_certifiable_size`, about ``ln(1/δ) / ε``: the rule of
+    three), which is the honest lower bound.
+
+    Examples
+    --------
+    >>> _plan_error(0, 6), round(_plan_error(2, 9), 3)
+    (0.0, 0.25)
+    """
+    return 0.0 if k == 0 else (k + 0.5) / (n + 1.0)
+
+
 def suggest_next_labels(report: Any, *, top: int = 3, currency: str = "$") -> list[str]:
     """Sentences for the classes where the next validation labels buy the most certified coverage.
 
     Classes whose open part the model gets wrong too often come first (validation labels
-    cannot help them); then the classes ranked by ``value``.
+    cannot help them); then every class with items still open, certified or not, ranked by
+    ``value`` (a certified class at 70 % coverage may be the cheapest place to gain more).
 
     Examples
     --------
@@ -215,7 +240,7 @@ def suggest_next_labels(report: Any, *, top: int = 3, currency: str = "$") -> li
     could be certified (75.0 items per $1).
     """
     out = []
-    cand = report[(report["value"] > 0) & (report["status"] != "certified")]
+    cand = report[(report["value"] > 0) & (report["uncovered"] > 0)]
     cand = cand.sort_values("value", ascending=False, kind="stable")
     hard = report[(report["status"] == "hard: the model is wrong too often here") & (report["uncovered"] > 0)]
     for _, r in hard.sort_values("uncovered", ascending=False, kind="stable").head(top).iterrows():

@@ -508,7 +508,7 @@ def _names(text: str) -> list[str]:
 def noise_cmd(datasets: str, rates: str, noises: str, mitigations: str, seeds: int, jobs: int, no_audit: bool,
               out: Path | None, plots: Path | None, replot: str | None, as_json: bool) -> None:
     """TBAL with noisy annotators: coverage, error against the truth, violations, the audit, mitigations."""
-    from .quality_bench import plot_noise, run_noise_bench, summarize_noise
+    from .quality_bench import noise_verdict, plot_noise, run_noise_bench, summarize_noise
 
     if seeds < 1:
         raise InputError(f"--seeds must be >= 1. Got {seeds}.")
@@ -531,8 +531,10 @@ def noise_cmd(datasets: str, rates: str, noises: str, mitigations: str, seeds: i
         summary.to_csv(out / "noise_summary.csv", index=False)
     if plots is not None:
         paths = [str(plot_noise(summary, plots, nz)) for nz in _names(noises) if (summary["noise"] == nz).any()]
+    verdict = noise_verdict(summary)
     if as_json:
-        emit_json(_clean({"summary": summary.to_dict("records"), "plots": paths}))
+        emit_json(_clean({"summary": summary.to_dict("records"), "plots": paths, "guarantee_broken": bool(verdict),
+                          "verdict": verdict}))
         return
     console = _console()
     cols = ["dataset", "noise", "rate", "mitigation", "runs", "coverage", "error_true", "error_annotator",
@@ -543,6 +545,12 @@ def noise_cmd(datasets: str, rates: str, noises: str, mitigations: str, seeds: i
                          {c: pct for c in ("rate", "coverage", "error_true", "error_annotator", "violation_true",
                                            "audit_precision_at_k", "audit_flag_recall")}
                          | {"answers_per_item": lambda v: f"{v:.2f}"}))
+    if verdict:
+        console.print(f"[bold red]{verdict[0]}[/bold red]", highlight=False)
+        for line in verdict[1:]:
+            console.print(f"  {line}", highlight=False)
+    else:
+        console.print("The guarantee held against the true labels: no setting broke ε in more runs than δ allows.")
     for p in paths:
         console.print(f"plot: {p}")
 
@@ -766,10 +774,17 @@ def cost_cmd(datasets: str, methods: str, budgets: str | None, seeds: int, price
                               "labeled_share": lambda v: _pct(v, 1), "auto_error": lambda v: _pct(v),
                               "accuracy": lambda v: _pct(v), "violation_rate": lambda v: _pct(v, 0)}))
         for a in entry["money"]:
-            console.print(f"  for {cost_model.format(a['money'])}, {a['method']}: {_pct(a['labeled_share'], 1)} "
-                          f"labeled ({_pct(a['coverage'], 1)} auto-labeled at ≤ ε) — {a['note']}")
+            head = f"  for {cost_model.format(a['money'])}, {a['method']}: "
+            if a["labeled_share"] is None:
+                console.print(f"{head}nothing at ≤ ε — {a['note']}")
+            elif a["method"] == "by hand (passive)":
+                console.print(f"{head}{_pct(a['labeled_share'], 1)} labeled — {a['note']}")
+            else:
+                broke = f", ε broken in {_pct(a['violation_rate'], 0)} of runs" if a["violation_rate"] else ""
+                console.print(f"{head}{_pct(a['labeled_share'], 1)} labeled ({_pct(a['coverage'], 1)} auto-labeled "
+                              f"at ≤ ε{broke}) — {a['note']}")
         for a in entry["target_coverage"]:
-            c = "—" if a["cost"] is None else cost_model.format(a["cost"])
+            c = "—" if a["cost"] is None else ("≤ " if a.get("at_most") else "") + cost_model.format(a["cost"])
             console.print(f"  {_pct(a['target'], 0)} labeled with {a['method']}: {c} ({a['note']})")
         if report is not None:
             console.print(_table(f"{d}: per-class report (one run, budget {entry['class_report_budget']})", report,

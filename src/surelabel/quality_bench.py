@@ -56,6 +56,8 @@ __all__ = [
     "spot_check_run",
     "run_spot_check_bench",
     "summarize_noise",
+    "guarantee_breaks",
+    "noise_verdict",
     "cost_run",
     "run_cost_bench",
     "summarize_cost",
@@ -72,6 +74,8 @@ FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 FASHION_NAMES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                  "Ankle boot"]
 NOISE_TYPES = ("uniform", "confusion", "systematic")
+#: Failure probability δ of every benchmark run.
+DELTA = 0.05
 MITIGATIONS = ("none", "double-validation", "audit-validation")
 
 
@@ -207,7 +211,7 @@ def _run_tbal(problem: Problem, seed: int, budget: int, *, epsilon: float | None
     from .loop import AutoLabeler
     from .oracles import SimulatedOracle
 
-    labeler = AutoLabeler(problem.model(), epsilon=epsilon or problem.epsilon, delta=0.05, budget=budget,
+    labeler = AutoLabeler(problem.model(), epsilon=epsilon or problem.epsilon, delta=DELTA, budget=budget,
                           random_state=seed, **tbal_sizes(budget))
     return labeler.run(problem.X, oracle if oracle is not None else SimulatedOracle(problem.y))
 
@@ -225,7 +229,7 @@ def _one_pass(cls_name: str) -> Callable[..., Any]:
         from .oracles import SimulatedOracle
 
         cls = getattr(baselines, cls_name)
-        labeler = cls(problem.model(), epsilon=problem.epsilon, delta=0.05, budget=budget, random_state=seed,
+        labeler = cls(problem.model(), epsilon=problem.epsilon, delta=DELTA, budget=budget, random_state=seed,
                       final_pass="selective", **tbal_sizes(budget))
         return labeler.run(problem.X, SimulatedOracle(problem.y))
 
@@ -304,10 +308,10 @@ def resolve_methods(text: str | None) -> list[str]:
     --------
     >>> resolve_methods("tbal, pl+sc")
     ['TBAL (certified)', 'PL+SC']
-    >>> resolve_methods("tbal,foo")
+    >>> resolve_methods("tbal,foo")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    surelabel.exceptions.InputError: Unknown method 'foo'. Allowed: tbal, al+sc, pl+sc, self-training, label-spreading, all.
+    surelabel.exceptions.InputError: Unknown method 'foo'. Allowed: tbal, al+sc, pl+sc, ..., all.
     """
     names = [v.strip() for v in (text or "all").split(",") if v.strip()]
     if names == ["all"]:
@@ -424,7 +428,7 @@ def noise_run(
     budget = p.noise_budget
     base = noise_oracle(p, noise, rate, seed)
     sizes = tbal_sizes(budget)
-    config = TBALConfig.resolve(epsilon=eps, delta=0.05, budget=budget, seed=seed, **sizes)
+    config = TBALConfig.resolve(epsilon=eps, delta=DELTA, budget=budget, seed=seed, **sizes)
     val_idx, _ = initial_draw(config, np.arange(p.n), np.ones(p.n, bool))  # the draw the loop will make
     if mitigation == "none":
         oracle: Any = base
@@ -434,7 +438,7 @@ def noise_run(
         oracle = _AuditReviewOracle(base, p.X, val_idx, seed)
     else:
         raise InputError(f"Unknown mitigation {mitigation!r}. Allowed: {', '.join(MITIGATIONS)}.")
-    labeler = AutoLabeler(p.model(), epsilon=eps, delta=0.05, budget=budget, random_state=seed,
+    labeler = AutoLabeler(p.model(), epsilon=eps, delta=DELTA, budget=budget, random_state=seed,
                           classes=np.arange(p.n_classes), **sizes)
     result = labeler.run(p.X, oracle)
     # labels of every item made the way the validation labels were made (one answer, or a
@@ -576,6 +580,90 @@ def summarize_noise(runs: Any):
     return out.sort_values(["dataset", "noise", "mitigation", "rate"], kind="stable").reset_index(drop=True)
 
 
+def guarantee_breaks(summary: Any, *, delta: float = DELTA, alpha: float = 0.01):
+    """The settings of a noise summary whose runs broke ε against the truth more often than δ allows.
+
+    A certified run may break ε with probability δ, so a few violations in many runs are
+    expected; a setting is flagged when its count of violating runs is improbable under
+    that promise: one-sided binomial tail ``P(X >= k | runs, δ) < alpha`` (``alpha = 0.01``,
+    kept small because a summary holds dozens of settings). With 20 runs that is 5 or more
+    (25 %), with 8 runs 3 or more. Returns the flagged rows with ``violations`` and
+    ``p_value`` added, by dataset, noise and rate.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"dataset": ["d", "d"], "noise": ["systematic", "uniform"], "rate": [0.1, 0.1],
+    ...                   "mitigation": ["none", "none"], "runs": [20, 20], "epsilon": [0.1, 0.1],
+    ...                   "violation_true": [0.6, 0.05]})
+    >>> guarantee_breaks(s)[["noise", "violations"]].values.tolist()
+    [['systematic', 12]]
+    """
+    from scipy.stats import binom
+
+    runs = summary["runs"].to_numpy(dtype=float)
+    k = np.rint(summary["violation_true"].to_numpy(dtype=float) * runs)
+    out = summary.assign(violations=k.astype(np.int64), p_value=binom.sf(k - 1, runs, delta))  # P(X >= k)
+    out = out[_too_many_breaks(k, runs, delta=delta, alpha=alpha)]
+    return out.sort_values(["dataset", "noise", "rate"], kind="stable")
+
+
+def noise_verdict(summary: Any, *, delta: float = DELTA, alpha: float = 0.01) -> list[str]:
+    """Sentences saying where the noise benchmark broke the guarantee against the truth, and what to do.
+
+    Empty when no setting did (beyond chance, :func:`guarantee_breaks`). Otherwise one line
+    per broken setting, then the mitigation: validation labeled twice with a third answer on
+    disagreement (``double-validation``, :class:`~surelabel.consensus.ConsensusOracle`),
+    which repairs independent annotator mistakes; and, where the mitigated runs broke it
+    too, what that means (the annotators share the mistake) and what then helps.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> s = pd.DataFrame({"dataset": ["digits"], "noise": ["systematic"], "rate": [0.1], "mitigation": ["none"],
+    ...                   "runs": [20], "epsilon": [0.1], "violation_true": [1.0], "error_annotator": [0.05]})
+    >>> print(noise_verdict(s)[1])  # doctest: +NORMALIZE_WHITESPACE
+    digits, systematic noise at 10%, mitigation none: 20 of 20 runs (100%) auto-labeled more than
+    ε = 10% wrongly against the truth (5.0% against the annotators).
+    """
+    broken = guarantee_breaks(summary, delta=delta, alpha=alpha)
+    if broken.empty:
+        return []
+    n_set = int(len(summary))
+    lines = [f"GUARANTEE BROKEN against the true labels in {len(broken)} of {n_set} settings: more runs broke ε "
+             f"than δ = {delta:.0%} allows (one-sided binomial test, p < {alpha:g}). The promise holds against the "
+             "annotators' labels; these annotators' mistakes made it false against the truth."]
+    for _, r in broken.iterrows():
+        annot = r.get("error_annotator")
+        tail = ""
+        if annot is not None and isinstance(annot, (float, np.floating)) and math.isfinite(annot):
+            tail = f" ({annot:.1%} against the annotators)"
+        lines.append(f"{r['dataset']}, {r['noise']} noise at {r['rate']:.0%}, mitigation {r['mitigation']}: "
+                     f"{int(r['violations'])} of {int(r['runs'])} runs ({r['violation_true']:.0%}) auto-labeled more "
+                     f"than ε = {r['epsilon']:.0%} wrongly against the truth{tail}.")
+    price = ""
+    dv = summary[summary["mitigation"] == "double-validation"]
+    if "answers_per_item" in dv and dv["answers_per_item"].notna().any():
+        price = (f", for {dv['answers_per_item'].min():.2f}–{dv['answers_per_item'].max():.2f} answers per labeled "
+                 "item here")
+    lines.append("Mitigation: label every validation item twice and a third time on disagreement "
+                 "(--mitigations double-validation; ConsensusOracle(oracle, items=validation items); "
+                 f"docs/quality.md §4): it takes independent annotator mistakes out of the yardstick{price}.")
+    mitigated = broken[broken["mitigation"] != "none"]
+    if not mitigated.empty:
+        where = "; ".join(f"{r['dataset']} {r['noise']} {r['rate']:.0%} ({r['mitigation']})"
+                          for _, r in mitigated.head(4).iterrows())
+        more = f" and {len(mitigated) - 4} more" if len(mitigated) > 4 else ""
+        lines.append(f"Here the mitigated runs broke it too ({where}{more}): the annotators share these mistakes, so "
+                     "a second or third opinion agrees with the first. Run an independent spot check of the "
+                     "auto-labels with careful reviewers who do not see the label (surelabel spot-check), fix the "
+                     "labeling guideline and relabel the affected classes.")
+    elif not (summary["mitigation"] == "double-validation").any():
+        lines.append("These runs had no mitigation to compare with: run them again with "
+                     "--mitigations none,double-validation.")
+    return lines
+
+
 # ---------------------------------------------------------------------------------------
 # the audit alone, on planted noise
 
@@ -688,20 +776,55 @@ def passive_cost(problem: Problem, cost_model: Any, share: float) -> float:
     return share * problem.n * price
 
 
+def _too_many_breaks(violations: Any, runs: Any, *, delta: float = DELTA, alpha: float = 0.01) -> np.ndarray:
+    """True where ``violations`` of ``runs`` breaking ε is improbable for a method that keeps ε with 1 − δ.
+
+    One-sided binomial tail ``P(X >= k | runs, δ) < alpha``: a certified method may break ε
+    by chance in a δ share of runs, so one violation in 8 runs is not evidence against it.
+    """
+    from scipy.stats import binom
+
+    k = np.rint(np.asarray(violations, dtype=float))
+    n = np.asarray(runs, dtype=float)
+    return (k > 0) & (binom.sf(k - 1, n, delta) < alpha)
+
+
+def _kept(g: Any) -> np.ndarray:
+    """Budgets of one method whose runs kept ε (mean auto-label error ≤ ε, violations within chance)."""
+    eps = g["epsilon"].to_numpy(dtype=float) if "epsilon" in g else np.full(len(g), np.nan)
+    err = g["auto_error"].to_numpy(dtype=float)
+    mean_ok = ~(err > eps + 1e-12)  # nan (nothing auto-labeled) keeps it
+    return mean_ok & ~_too_many_breaks(g["violation_rate"].to_numpy(dtype=float) * g["runs"], g["runs"])
+
+
 def answer_money(summary: Any, problem: Problem, cost_model: Any, money: float) -> list[dict[str, Any]]:
-    """For ``money``: the labeled share each method reaches (auto-labels at ≤ ε), and by hand."""
+    """For ``money``: the labeled share each method reaches with auto-labels at ≤ ε, and by hand.
+
+    Only budgets whose runs kept ε count (:func:`_kept`: mean auto-label error at most ε and
+    no more violating runs than δ explains); a method that breaks ε at every affordable
+    budget gets ``labeled_share = None`` and says so.
+    """
     out = []
     for method, g in summary[summary["dataset"] == problem.name].groupby("method", sort=False):
         ok = g[g["cost"] <= money * (1 + 1e-9) + 1e-9]
+        base = {"method": method, "money": money, "labeled_share": None, "coverage": None, "budget": None,
+                "auto_error": None, "violation_rate": None}
         if ok.empty:
-            out.append({"method": method, "money": money, "labeled_share": 0.0, "coverage": 0.0, "budget": None,
-                        "auto_error": None, "violation_rate": None, "note": "below the smallest budget run"})
+            out.append({**base, "labeled_share": 0.0, "coverage": 0.0, "note": "below the smallest budget run"})
             continue
-        best = ok.loc[ok["labeled_share"].idxmax()]
-        out.append({"method": method, "money": money, "labeled_share": float(best["labeled_share"]),
-                    "coverage": float(best["coverage"]), "budget": int(best["budget"]),
-                    "auto_error": float(best["auto_error"]), "violation_rate": float(best["violation_rate"]),
-                    "note": f"budget {int(best['budget'])} labels, mean cost {cost_model.format(best['cost'])}"})
+        kept = ok[_kept(ok)]
+        if kept.empty:
+            worst = ok.loc[ok["labeled_share"].idxmax()]
+            out.append({**base, "note": f"no budget within {cost_model.format(money)} kept ε (budget "
+                                        f"{int(worst['budget'])}: mean auto-label error {worst['auto_error']:.1%}, "
+                                        f"ε broken in {worst['violation_rate']:.0%} of runs)"})
+            continue
+        best = kept.loc[kept["labeled_share"].idxmax()]
+        left = f"; {len(ok) - len(kept)} budget(s) that broke ε left out" if len(kept) < len(ok) else ""
+        out.append({**base, "labeled_share": float(best["labeled_share"]), "coverage": float(best["coverage"]),
+                    "budget": int(best["budget"]), "auto_error": float(best["auto_error"]),
+                    "violation_rate": float(best["violation_rate"]),
+                    "note": f"budget {int(best['budget'])} labels, mean cost {cost_model.format(best['cost'])}{left}"})
     per_item = passive_cost(problem, cost_model, 1.0) / problem.n
     share = min(money / per_item / problem.n, 1.0) if per_item > 0 else 1.0
     out.append({"method": "by hand (passive)", "money": money, "labeled_share": share, "coverage": 0.0,
@@ -711,27 +834,43 @@ def answer_money(summary: Any, problem: Problem, cost_model: Any, money: float) 
 
 
 def answer_coverage(summary: Any, problem: Problem, cost_model: Any, target: float) -> list[dict[str, Any]]:
-    """What reaching ``target`` labeled share costs, per method (interpolated between budgets)."""
+    """What reaching ``target`` labeled share costs, per method (interpolated between budgets).
+
+    As :func:`answer_money`, only budgets that kept ε count. When the smallest budget run
+    already reaches the target, its cost is an upper bound (``at_most``).
+    """
     out = []
     for method, g in summary[summary["dataset"] == problem.name].groupby("method", sort=False):
         g = g.sort_values("cost")
+        n_all = len(g)
+        g = g[_kept(g)]
+        left = f"; {n_all - len(g)} budget(s) that broke ε left out" if len(g) < n_all else ""
         reach = g[g["labeled_share"] >= target]
         if reach.empty:
-            out.append({"method": method, "target": target, "cost": None,
-                        "note": f"not reached (best {g['labeled_share'].max():.1%})"})
+            best = f"best {g['labeled_share'].max():.1%}" if len(g) else "no budget kept ε"
+            out.append({"method": method, "target": target, "cost": None, "at_most": False,
+                        "note": f"not reached ({best}{left})"})
             continue
         j = reach.index[0]
         pos = g.index.get_loc(j)
         cost = float(g.loc[j, "cost"])
-        if pos > 0:
+        runs = int(g.loc[j, "runs"])
+        note = f"between budgets (mean of {runs} runs){left}"
+        at_most = pos == 0
+        if at_most:
+            note = (f"at most: the smallest budget kept ({int(g.loc[j, 'budget'])} labels) already labels "
+                    f"{g.loc[j, 'labeled_share']:.1%}{left}")
+        else:
             prev = g.iloc[pos - 1]
             lo_s, hi_s = float(prev["labeled_share"]), float(g.loc[j, "labeled_share"])
             if hi_s > lo_s and prev["labeled_share"] < target:
                 cost = float(prev["cost"] + (target - lo_s) / (hi_s - lo_s) * (g.loc[j, "cost"] - prev["cost"]))
-        out.append({"method": method, "target": target, "cost": cost,
-                    "note": f"between budgets (mean of {int(g.loc[j, 'runs'])} runs)"})
+        vr = float(g.loc[j, "violation_rate"])
+        if vr > 0:
+            note += f"; ε broken in {vr:.0%} of its runs"
+        out.append({"method": method, "target": target, "cost": cost, "at_most": bool(at_most), "note": note})
     out.append({"method": "by hand (passive)", "target": target, "cost": passive_cost(problem, cost_model, target),
-                "note": "every label from a person"})
+                "at_most": False, "note": "every label from a person"})
     return out
 
 
@@ -901,45 +1040,67 @@ def plot_noise(summary: Any, out_dir: str | Path, noise: str) -> Path:
 
 
 def plot_cost(summary: Any, problem: Problem, cost_model: Any, out_dir: str | Path) -> Path:
-    """Cost–coverage and cost–accuracy curves of every method, with the by-hand line."""
+    """Cost–coverage and cost–accuracy curves of every method, with the by-hand line.
+
+    Four panels, one line per method in each (so five methods stay readable): labeled share
+    (human + auto) and auto-labeled share against cost, with ± 1 sd over seeds; accuracy of
+    all labels and of the auto-labels against cost, with the 1 − ε line.
+    """
     plt = _pyplot()
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     s = summary[summary["dataset"] == problem.name]
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7.4), sharex=True)
+    (a_lab, a_cov), (a_acc, a_auto) = axes
     top = float(s["cost"].max()) * 1.05
     xs = np.linspace(0, top, 50)
     per_item = passive_cost(problem, cost_model, 1.0) / problem.n
     share = np.minimum(xs / per_item / problem.n, 1.0)
-    a1.plot(xs, 100 * share, color="gray", ls="--", label="by hand (passive)")
-    a2.plot(xs, np.full_like(xs, 100.0), color="gray", ls="--", label="by hand (passive, exact annotators)")
+    a_lab.plot(xs, 100 * share, color="gray", ls="--", label="by hand (passive)")
+    a_acc.plot(xs, np.full_like(xs, 100.0), color="gray", ls="--", label="by hand (passive)")
     colors = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown", "tab:pink"]
+    markers = ["o", "s", "^", "D", "v", "P", "X"]
     for i, (method, g) in enumerate(s.groupby("method", sort=False)):
         g = g.sort_values("cost")
-        c = colors[i % len(colors)]
-        a1.plot(g["cost"], 100 * g["labeled_share"], marker="o", color=c, label=f"{method}: labeled (human + auto)")
-        sd = g["labeled_share_std"].fillna(0)
-        a1.fill_between(g["cost"], 100 * np.clip(g["labeled_share"] - sd, 0, 1),
-                        100 * np.clip(g["labeled_share"] + sd, 0, 1), color=c, alpha=0.15, label="± 1 sd over seeds")
-        a1.plot(g["cost"], 100 * g["coverage"], marker=".", ls=":", color=c, label=f"{method}: auto-labeled")
-        a2.plot(g["cost"], 100 * g["accuracy"], marker="o", color=c, label=f"{method}: all labels")
-        a2.plot(g["cost"], 100 * (1 - g["auto_error"]), marker=".", ls=":", color=c, label=f"{method}: auto-labels")
-    eps = float(s["epsilon"].iloc[0]) if "epsilon" in s else problem.epsilon
-    a2.axhline(100 * (1 - eps), color="k", lw=0.8, ls="--")
-    a2.text(0, 100 * (1 - eps), " 1 − ε", va="bottom", fontsize=8)
-    a1.set_xlabel(f"cost ({cost_model.currency})")
-    a2.set_xlabel(f"cost ({cost_model.currency})")
-    a1.set_ylabel("share of items (%)")
-    a2.set_ylabel("accuracy vs truth (%)")
-    a1.set_title(f"{problem.name}: cost–coverage", fontsize=10)
-    a2.set_title(f"{problem.name}: cost–accuracy", fontsize=10)
-    a1.legend(fontsize=7)
-    a2.legend(fontsize=7, loc="lower right")
-    lo = min(100 * (1 - 2 * eps), float(100 * s["accuracy"].min()) - 1)
-    a2.set_ylim(lo, 100.5)
-    fig.tight_layout()
+        c, mk = colors[i % len(colors)], markers[i % len(markers)]
+        lw = 2.2 if method == TBAL else 1.3
+        for ax, col in ((a_lab, "labeled_share"), (a_cov, "coverage")):
+            ax.plot(g["cost"], 100 * g[col], marker=mk, ms=4, lw=lw, color=c, label=method)
+            sd = g[f"{col}_std"].fillna(0) if f"{col}_std" in g else 0
+            ax.fill_between(g["cost"], 100 * np.clip(g[col] - sd, 0, 1), 100 * np.clip(g[col] + sd, 0, 1), color=c,
+                            alpha=0.12, lw=0)
+        a_acc.plot(g["cost"], 100 * g["accuracy"], marker=mk, ms=4, lw=lw, color=c, label=method)
+        a_auto.plot(g["cost"], 100 * (1 - g["auto_error"]), marker=mk, ms=4, lw=lw, color=c, label=method)
+    eps = float(s["epsilon"].iloc[0]) if "epsilon" in s and len(s) else problem.epsilon
+    for ax in (a_acc, a_auto):
+        ax.axhline(100 * (1 - eps), color="k", lw=0.8, ls="--")
+        ax.text(0, 100 * (1 - eps), " 1 − ε", va="bottom", fontsize=8)
+        ax.set_xlabel(f"cost ({cost_model.currency}, mean over seeds)")
+    a_lab.set_ylabel("labeled, human + auto (% of items)")
+    a_cov.set_ylabel("auto-labeled (% of pool)")
+    a_acc.set_ylabel("accuracy of all labels vs truth (%)")
+    a_auto.set_ylabel("accuracy of auto-labels vs truth (%)")
+    a_lab.set_title("cost–coverage: everything labeled", fontsize=10)
+    a_cov.set_title("cost–coverage: auto-labels (band: ± 1 sd over seeds)", fontsize=10)
+    a_acc.set_title("cost–accuracy: all labels", fontsize=10)
+    a_auto.set_title("cost–accuracy: auto-labels (no point: none made)", fontsize=10)
+    for ax in axes.ravel():
+        ax.grid(alpha=0.3)
+        ax.set_xlim(0, top)
+    for ax, ok in ((a_acc, s["accuracy"]), (a_auto, 1 - s["auto_error"])):
+        lo = float(np.nanmin(100 * ok)) if ok.notna().any() else 100 * (1 - eps)
+        ax.set_ylim(min(100 * (1 - 2 * eps), lo - 1), 100.5)
+    a_lab.set_ylim(0, 102)
+    a_cov.set_ylim(0, 102)
+    handles, labels = a_lab.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", bbox_to_anchor=(0.5, 0.955), ncol=min(len(labels), 6),
+               fontsize=8.5, frameon=False)
+    n_seeds = int(s["runs"].max()) if "runs" in s and len(s) else 0
+    fig.suptitle(f"{problem.name} ({problem.n:,} items): {cost_model.format(per_item)} a label (mean), "
+                 f"ε = {eps:.0%}, δ = {DELTA:.0%}, {n_seeds} seeds", fontsize=11, y=0.99)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
     path = out_dir / f"cost_{problem.name}.png"
-    fig.savefig(path, dpi=80)
+    fig.savefig(path, dpi=90)
     plt.close(fig)
     return path
 
