@@ -203,3 +203,14 @@ def test_review_refuses_an_audit_of_other_items_and_issue_score_without_one(file
 def test_bench_noise_and_cost_are_the_quality_benchmarks(name):
     assert invoke("bench", name, "--help").output == invoke("quality-bench", name, "--help").output.replace(
         "quality-bench", "bench")
+
+
+def test_run_reports_each_class_and_where_to_label_next(files):
+    r = invoke("run", files["items"], "--feature-prefix", "f", "--label-column", "label", "--budget", 400,
+               "--validation-size", 250, "--price", 0.05, "--class-report", "--json")
+    assert r.exit_code == 0, r.output
+    out = json.loads(r.output)
+    rows = {row["class"]: row for row in out["class_report"]}
+    assert set(rows) == {"yes", "no"}
+    assert sum(row["auto_labeled"] for row in rows.values()) == out["n_auto"]
+    assert all(row["status"] for row in rows.values()) and isinstance(out["suggestions"], list)

@@ -248,6 +248,9 @@ def _embed_raw(data: Path, text_column: str | None, image_column: str | None, im
 @click.option("--query", help="random, margin, least_confident, entropy or margin_random.  [default: margin_random]")
 @click.option("--seed", type=int, help="Random seed; same seed, same labels.  [default: 0]")
 @click.option("--out", type=click.Path(path_type=Path), help="Write labels to .parquet, .csv or .jsonl.")
+@click.option("--class-report", is_flag=True,
+              help="Also report per class: hard to certify, cheap, and where the next labels buy the most "
+                   "certified coverage.")
 @click.option("--db", "db", metavar="URL", envvar="SURELABEL_DB",
               help="Project folders only: the database URL, when not the project's own.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
@@ -258,8 +261,8 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         epsilon: float | None, delta: float | None, bound: str | None, budget: int | None, price: float | None,
         prices: Path | None, money: float | None,
         validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str | None,
-        score: str | None, query: str | None, seed: int | None, out: Path | None, db: str | None,
-        as_json: bool) -> None:
+        score: str | None, query: str | None, seed: int | None, out: Path | None, class_report: bool,
+        db: str | None, as_json: bool) -> None:
     """Auto-label DATA, answering queries from a column of known labels.
 
     DATA is an items file (CSV, Parquet or JSONL; every option applies), a folder of images in
@@ -284,7 +287,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
                  "--validation-size": validation_size, "--seed-size": seed_size, "--batch-size": batch_size,
                  "--model": model, "--score": score, "--query": query, "--seed": seed, "--price": price,
                  "--prices": prices, "--money": money, "--text": text_column, "--image": image_column,
-                 "--featurizer": featurizer}
+                 "--featurizer": featurizer, "--class-report": class_report or None}
         clash = [k for k, v in given.items() if v is not None]
         if clash:
             raise SurelabelError(f"{data} is a project: its settings were fixed by surelabel init; "
@@ -366,8 +369,16 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         cost = result_cost(result, cost_model)
         if money is not None:
             cost["money_budget"] = money
+    report = suggestions = None
+    if class_report:
+        from .class_report import per_class_report_from_run, suggest_next_labels
+
+        report = per_class_report_from_run(result, X, make_model(model, seed), cost_model=cost_model, y_true=y)
+        suggestions = suggest_next_labels(report, currency=cost_model.currency if cost_model else "$")
     if as_json:
         extra = {} if cost is None else {"cost": cost}
+        if report is not None:
+            extra.update(class_report=report.to_dict("records"), suggestions=suggestions)
         emit_json(_clean({**result.summary(y), **extra, "rounds": [h.to_dict() for h in result.history],
                           **({"embeddings": embedded} if embedded else {}),
                           "out": None if out is None else str(out)}))
@@ -384,6 +395,21 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         per = "—" if cost["per_auto_label"] is None else cost_model.format(cost["per_auto_label"])
         console.print(f"cost: {cost_model.format(cost['total'])} (validation {cost_model.format(cost['validation'])}, "
                       f"training {cost_model.format(cost['training'])}; {per} per auto-label)")
+    if report is not None:
+        from rich.table import Table
+
+        table = Table(title="per class", title_justify="left")
+        for col in ("class", "items", "coverage", "threshold", "val. error", "needed", "extra cost", "status"):
+            table.add_column(col, justify="left" if col in ("class", "status") else "right")
+        for r in report.to_dict("records"):
+            table.add_row(str(r["class"]), str(int(r["items"])), _pct(r["coverage"], 1),
+                          "—" if not math.isfinite(r["threshold"]) else f"{r['threshold']:.3g}",
+                          _pct(r["val_error"], 1),
+                          "—" if not math.isfinite(r["needed"]) else str(int(r["needed"])),
+                          "—" if not math.isfinite(r["extra_cost"]) else f"{r['extra_cost']:,.2f}", str(r["status"]))
+        console.print(table)
+        for line in suggestions or []:
+            console.print(f"• {line}", highlight=False)
     if out is not None:
         console.print(f"Labels written to {out}")
 
