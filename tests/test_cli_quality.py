@@ -149,6 +149,8 @@ def test_run_reports_cost_and_accepts_a_money_budget(files):
         (["review", "{labels}", "--n", 100000], ["only"]),
         (["review", "{no_auto}", "--n", 5], ["Nothing to review"]),
         (["audit", "{items}", "--feature-prefix", "f", "--label-column", "nope"], ["'nope'", "not found"]),
+        (["audit", "{items}", "--feature-prefix", "f", "--label-column", "label", "--epsilon", -1], ["epsilon"]),
+        (["audit", "{items}", "--feature-prefix", "f", "--label-column", "label", "--folds", 1], ["--folds"]),
         (["plan", "--epsilon", 1.5], ["epsilon"]),
         (["plan", "--epsilon", 0.05, "--classes", 3, "--expected-error", "0.1,0.2"], ["one per class"]),
         (["quality-bench", "cost", "--datasets", "digits", "--price", -0.5], [">= 0"]),

@@ -209,6 +209,10 @@ def audit(items: Path, features: str | None, feature_prefix: str | None, label_c
     from .io import check_unique_ids, read_table, select_column, select_features
     from .models import make_model
 
+    if epsilon is not None and not 0.0 < epsilon < 1.0:
+        raise InputError(f"The 'epsilon' parameter must be in the open interval (0, 1). Got {epsilon}.")
+    if folds < 2:
+        raise InputError(f"--folds must be at least 2 for out-of-fold probabilities. Got {folds}.")
     if _is_folder(items):
         _file_only(items, **{"--features": features, "--feature-prefix": feature_prefix,
                              "--label-column": label_column, "--id-column": id_column,
