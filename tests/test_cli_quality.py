@@ -152,6 +152,8 @@ def test_run_reports_cost_and_accepts_a_money_budget(files):
         (["audit", "{items}", "--feature-prefix", "f", "--label-column", "label", "--epsilon", -1], ["epsilon"]),
         (["audit", "{items}", "--feature-prefix", "f", "--label-column", "label", "--folds", 1], ["--folds"]),
         (["plan", "--epsilon", 1.5], ["epsilon"]),
+        (["plan", "--epsilon", 0.05, "--classes", 2, "--shares", "0.5,0.6"], ["summing to 1"]),
+        (["plan", "--epsilon", 0.05, "--class-names", "a,a"], ["unique"]),
         (["plan", "--epsilon", 0.05, "--classes", 3, "--expected-error", "0.1,0.2"], ["one per class"]),
         (["quality-bench", "cost", "--datasets", "digits", "--price", -0.5], [">= 0"]),
         (["quality-bench", "cost", "--datasets", "digits", "--prices", "{prices_unknown}"], ["not a known class"]),

@@ -145,6 +145,11 @@ def plan(epsilon: float, delta: float, n_classes: int, class_names: str | None, 
         raise InputError(f"--expected-error needs one value or {k} (one per class). Got {len(errors)}.")
     if share_values is not None and len(share_values) != k:
         raise InputError(f"--shares needs {k} values (one per class). Got {len(share_values)}.")
+    if share_values is not None and (min(share_values) < 0 or abs(sum(share_values) - 1.0) > 1e-6):
+        raise InputError(f"--shares are shares of the items: non-negative and summing to 1. "
+                         f"Got {shares} (sum {sum(share_values):g}).")
+    if names and len(set(names)) != len(names):
+        raise InputError(f"--class-names must be unique. Got {class_names}.")
     pilot_frame = read_table(pilot) if pilot is not None else None
     result = plan_validation(
         epsilon, delta, n_classes=k, classes=names, expected_error=0.0 if errors is None else
