@@ -340,6 +340,8 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         if cost_model is None:
             raise SurelabelError("--money needs the price of a label: add --price or --prices.")
         budget = cost_model.label_budget(money)
+        if budget < 1:
+            raise SurelabelError(f"--money {money:g} does not buy a single label at these prices; raise it.")
     ids = None
     if id_column:
         id_series = select_column(frame, id_column, source)
