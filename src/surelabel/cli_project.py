@@ -258,6 +258,8 @@ def import_cmd(directory: Path, answers: Path, annotator: str | None, replay: bo
     if replay:
         with _open(directory, db) as project:
             s = project.replay(answers, annotator=annotator)
+        for w in s.get("warnings", []):
+            click.echo(f"Warning: {w}", err=True)
         if as_json:
             emit_json(_clean(s))
             return

@@ -1005,21 +1005,39 @@ class Project:
         if unknown:
             raise InputError(f"Column {column!r} holds label(s) that are not classes of the project: "
                              f"{', '.join(map(repr, unknown[:5]))}; classes: {', '.join(self.classes)}.")
-        warnings: list[str] = []
+        _, _, warnings = self._answer_rounds(lambda p: Answer(p.item_id, truth[p.index]), channel="simulate",
+                                             annotator="simulated", source_name=f"column {column!r}",
+                                             max_rounds=max_rounds, quality_batches=True)
+        status = self.status()
+        status["warnings"] = warnings
+        return status
+
+    def _answer_rounds(self, answer_of: Any, *, channel: str, annotator: str | None, source_name: str,
+                       max_rounds: int, quality_batches: bool) -> tuple[int, int, list[str]]:
+        """Answer the waiting items with ``answer_of(item)`` (None: no answer) and run each round as
+        its batches complete, until the project stops or a waiting item has no answer.
+
+        Returns ``(answers recorded, rounds run, warnings of those rounds)``. The path people
+        take: answers are events, rounds run by :meth:`step`.
+        """
+        recorded, rounds, warnings = 0, 0, []
         for _ in range(max_rounds):
             with self.store.read() as conn:
                 snap = self._light_snapshot(conn)
             if snap.stop_reason:
                 break
             todo = self._pending(snap)
-            if todo:
-                self.record_answers([Answer(p.item_id, truth[p.index]) for p in todo], channel="simulate",
-                                    annotator="simulated", source_name=f"column {column!r}")
-            result = self.step(expect_round=snap.round)
-            warnings.extend(result.warnings)
-        status = self.status()
-        status["warnings"] = warnings
-        return status
+            if not quality_batches:
+                todo = [p for p in todo if p.batch_id not in snap.quality_batch_ids()]
+            have = [a for a in map(answer_of, todo) if a is not None]
+            if have:
+                recorded += self.record_answers(have, channel=channel, annotator=annotator,
+                                                source_name=source_name).recorded
+            if len(have) < len(todo):
+                break  # not every waiting item has an answer here: the rest is for people
+            warnings.extend(self.step(expect_round=snap.round).warnings)
+            rounds += 1
+        return recorded, rounds, warnings
 
     def replay(self, path: str | Path, *, annotator: str | None = None,
                max_rounds: int = 10_000) -> dict[str, Any]:
@@ -1043,26 +1061,15 @@ class Project:
                 raise InputError(f"{a.where or path}: unknown item id {a.item_id!r}; it is not one of the "
                                  "project's items.")
             by_item[a.item_id] = a
-        recorded, rounds = 0, 0
-        for _ in range(max_rounds):
-            with self.store.read() as conn:
-                snap = self._light_snapshot(conn)
-            if snap.stop_reason:
-                break
-            todo = [p for p in self._pending(snap) if p.batch_id not in snap.quality_batch_ids()]
-            have = [by_item[p.item_id] for p in todo if p.item_id in by_item]
-            if have:
-                recorded += self.record_answers(have, channel=channel, annotator=annotator,
-                                                source_name=str(path)).recorded
-            if len(have) < len(todo):
-                break  # the file does not answer this batch in full: the rest is for people
-            self.step(expect_round=snap.round)
-            rounds += 1
+        recorded, rounds, warnings = self._answer_rounds(lambda p: by_item.get(p.item_id), channel=channel,
+                                                         annotator=annotator, source_name=str(path),
+                                                         max_rounds=max_rounds, quality_batches=False)
         with self.store.read() as conn:
             answered = set(self._light_snapshot(conn).current)
         status = self.status()
         status["replay"] = {"recorded": recorded, "rounds_run": rounds,
                             "unused": sum(self.index_of(i) not in answered for i in by_item)}
+        status["warnings"] = warnings
         return status
 
     # ------------------------------------------------------------------ the web page's operations
