@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
 from . import __version__
 from .exceptions import SurelabelError
@@ -45,6 +44,8 @@ def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _json_default(value: Any) -> Any:
+    import numpy as np  # imported here: `surelabel --help` need not load numpy
+
     if isinstance(value, np.generic):
         return value.item()
     if isinstance(value, np.ndarray):
@@ -66,7 +67,7 @@ def _clean(obj: Any) -> Any:
         return {k: _clean(v) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_clean(v) for v in obj]
-    if isinstance(obj, np.generic):
+    if hasattr(obj, "item") and type(obj).__module__ == "numpy":  # a numpy scalar, without importing numpy
         return _clean(obj.item())
     return obj
 
@@ -150,7 +151,9 @@ def _warn_if_uncertifiable(labeler: Any, seed: int) -> None:
     cfg = labeler._config(seed)
     if not cfg.certified:
         return
-    need = min_certifiable_size(cfg.epsilon, cfg.delta_for(0), cfg.bound, 0)
+    # the level the best-funded round tests at (engines before the spending schedule: round 0's)
+    level = cfg.final_delta if hasattr(cfg, "final_delta") else cfg.delta_for(0)
+    need = min_certifiable_size(cfg.epsilon, level, cfg.bound, 0)
     if cfg.validation_size < need:
         click.echo(f"Warning: {cfg.validation_size} validation labels cannot certify any auto-label at "
                    f"epsilon={cfg.epsilon:g}, delta={cfg.delta:g}: at least {need} error-free ones are needed "
@@ -271,6 +274,8 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
     steps as people (surelabel run DIR --simulate-from COL). Items of a file are feature columns
     (--features, --feature-prefix), raw texts (--text COLUMN) or image paths (--image COLUMN).
     """
+    import numpy as np
+
     from .io import check_unique_ids, read_table, select_column, select_features
     from .loop import AutoLabeler
     from .models import make_model

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
 from .exceptions import InputError
 
@@ -232,6 +231,8 @@ def audit(items: Path, features: str | None, feature_prefix: str | None, label_c
     if not label_column:
         raise click.UsageError("Missing option '--label-column'.")
 
+    import numpy as np
+
     _check_out(out)
     frame = read_table(items)
     source = str(items)
@@ -415,6 +416,8 @@ def review(labels: Path, n: int, by: str, issues: Path | None, out: Path | None,
 
         review_project(labels, n=n, by=by, out=out, as_json=as_json)
         return
+
+    import numpy as np
 
     _check_out(out)
     frame = _read_labels(labels)
@@ -660,6 +663,8 @@ def planner_cmd(epsilons: str, ratios: str, delta: float, check_runs: int, out: 
     table = planner_table(eps, rat, delta=delta, check_runs=check_runs)
     path = None
     if plots is not None:
+        import numpy as np
+
         # an example per-class plan: ten classes with different errors, as a pilot might show
         example = plan_validation(0.05, delta, n_classes=10, expected_error=np.linspace(0.0, 0.035, 10),
                                   search="per-class", rounds=1)
