@@ -48,8 +48,9 @@ from .oracles import Oracle
 from .query import get_query
 from .result import AutoLabelResult, RoundReport
 from .rng import RandomState, check_random_state
-from .scores import energy, get_score, proba_from_decision
-from .thresholds import BOUNDS, SEARCHES, ThresholdEstimate, estimate_thresholds, select_confident
+from .rng import seed_from as _seed_from
+from .scores import proba_from_decision
+from .thresholds import BOUNDS, GUARANTEES, ThresholdEstimate, estimate_thresholds, select_confident
 
 __all__ = [
     "ActiveLearningLabeler",
@@ -67,16 +68,10 @@ from .engine import HUMAN as _HUMAN  # noqa: E402
 from .engine import SOURCE_NAMES as _SOURCE_NAMES  # noqa: E402
 from .engine import UNLABELED as _UNLABELED  # noqa: E402
 from .engine import VALIDATION as _VALIDATION  # noqa: E402
+from .engine import TBALConfig, confidence_scores, initial_draw, query_rng, validation_rng  # noqa: E402
 
 #: Final passes of the AL and PL baselines: thresholded (``selective``) or everything (``all``).
 FINAL_PASSES = ("selective", "all")
-
-
-def _validation_share() -> float:
-    # the loop's split of delta between the validation test and the pool's finite size
-    from . import engine
-
-    return float(engine.VALIDATION_SHARE)
 
 
 # -- bookkeeping shared by every baseline ------------------------------------------------
@@ -237,7 +232,7 @@ class _OnePassLabeler:
         seed_size: int | None = None,
         batch_size: int | None = None,
         budget: int,
-        search: str = "union",
+        guarantee: str = "overall",
         min_support: int | None = None,
         start_errors: int | None = None,
         c1: float = 0.25,
@@ -256,7 +251,7 @@ class _OnePassLabeler:
         self.seed_size = seed_size
         self.batch_size = batch_size
         self.budget = budget
-        self.search = search
+        self.guarantee = guarantee
         self.min_support = min_support
         self.start_errors = start_errors
         self.c1 = c1
@@ -270,8 +265,8 @@ class _OnePassLabeler:
         _check_unit("delta", self.delta)
         if self.bound not in BOUNDS:
             raise ValueError(f"Unknown bound {self.bound!r}. Allowed: {', '.join(BOUNDS)}.")
-        if self.search not in SEARCHES:
-            raise ValueError(f"Unknown search {self.search!r}. Allowed: {', '.join(SEARCHES)}.")
+        if self.guarantee not in GUARANTEES:
+            raise ValueError(f"Unknown guarantee {self.guarantee!r}. Allowed: {', '.join(GUARANTEES)}.")
         if self.final_pass not in FINAL_PASSES:
             raise ValueError(f"Unknown final_pass {self.final_pass!r}. Allowed: {', '.join(FINAL_PASSES)}.")
         if not (hasattr(self.model, "predict_proba") or hasattr(self.model, "decision_function")):
@@ -280,29 +275,21 @@ class _OnePassLabeler:
                 "use a classifier that has one (e.g. LogisticRegression or LinearSVC)."
             )
 
-    def _sizes(self, n_pool: int, n_reserve: int) -> tuple[int, int, int, int]:
-        budget, val = _resolve_budget(self.budget, self.validation_size, n_reserve)
-        rest = budget - val
-        seed = max(2, int(0.2 * rest)) if self.seed_size is None else int(self.seed_size)
-        batch = max(1, int(0.05 * rest)) if self.batch_size is None else int(self.batch_size)
-        if seed < 0:
-            raise ValueError(f"The 'seed_size' parameter must be >= 0. Got {seed}.")
-        if batch < 1:
-            raise ValueError(f"The 'batch_size' parameter must be >= 1. Got {batch}.")
-        if val + seed > budget:
-            raise BudgetError(
-                f"The budget ({budget} labels) is smaller than validation_size + seed_size "
-                f"({val} + {seed} = {val + seed}); raise the budget or lower those sizes."
-            )
-        if seed > n_pool:
-            raise InputError(f"seed_size ({seed}) is larger than the pool ({n_pool} items).")
-        return budget, val, seed, batch
+    def _config(self, n_pool: int) -> TBALConfig:
+        """The engine's configuration for these parameters: same sizes, same seed, same random streams."""
+        config = TBALConfig.resolve(
+            epsilon=self.epsilon, delta=self.delta, budget=self.budget, validation_size=self.validation_size,
+            seed_size=self.seed_size, batch_size=self.batch_size, seed=_seed_from(self.random_state),
+            bound=self.bound, score=self.score, query=self.query, guarantee=self.guarantee,
+            min_support=self.min_support, start_errors=self.start_errors, c1=self.c1,
+            query_kwargs=self.query_kwargs)
+        if config.seed_size > n_pool:
+            raise InputError(f"seed_size ({config.seed_size}) is larger than the pool ({n_pool} items).")
+        return config
 
     def _scores(self, fitted: Any, X: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         proba, logits = _loop.predict_proba_logits(fitted, X, K)
-        score_fn = get_score(self.score)
-        s = energy(logits) if score_fn is energy else np.asarray(score_fn(proba), dtype=float)
-        return proba, s, proba.argmax(axis=1)
+        return proba, confidence_scores(self.score, proba, logits), proba.argmax(axis=1)
 
     def run(self, X: ArrayLike, oracle: Oracle, *, validation_candidates: ArrayLike | None = None) -> AutoLabelResult:
         """Spend the budget, train, and make the one final pass named by ``final_pass``.
@@ -331,20 +318,15 @@ class _OnePassLabeler:
         self._check_params()
         X = _loop.check_features(X)
         n = X.shape[0]
-        rng = check_random_state(self.random_state)
         in_pool, reserve = _split_pool(n, validation_candidates)
-        budget, n_val, n_seed, batch = self._sizes(int(in_pool.sum()), reserve.size)
+        config = self._config(int(in_pool.sum()))
+        budget, n_val, batch = config.budget, config.validation_size, config.batch_size
         ledger = _Ledger(n, oracle, self.classes)
-
-        val_idx = rng.choice(reserve, size=n_val, replace=False) if n_val else np.empty(0, np.intp)
-        available = in_pool.copy()
-        available[val_idx] = False
-        if n_seed > available.sum():
-            raise InputError(f"seed_size ({n_seed}) is larger than the {int(available.sum())} pool items left.")
-        seed_idx = rng.choice(np.flatnonzero(available), size=n_seed, replace=False) if n_seed else np.empty(0, np.intp)
+        # the engine's own round-0 draw: TBAL and these baselines share validation and seed items by construction
+        val_idx, seed_idx = initial_draw(config, reserve, in_pool)
         ledger.ask(val_idx, _VALIDATION, 0)
         ledger.ask(seed_idx, _HUMAN, 0)
-        history, fitted, r = self._train(X, ledger, in_pool, budget, batch, rng, n_val)
+        history, fitted, r = self._train(X, ledger, in_pool, budget, batch, config, n_val)
 
         train_idx = np.flatnonzero(ledger.source == _HUMAN)
         cand = np.flatnonzero(in_pool & (ledger.source == _UNLABELED))
@@ -369,19 +351,18 @@ class _OnePassLabeler:
         s_c, pred_c = s_all[: cand.size], pred_all[: cand.size]
         s_v, pred_v = s_all[cand.size:], pred_all[cand.size:]
         oracle_inputs = {"indices": cand, "scores": s_c, "pred": pred_c}
-        certified = self.bound != "paper"
-        share = _validation_share()
-        delta_val = self.delta * share if certified else self.delta
+        certified = config.certified
+        delta_val = config.validation_delta if certified else self.delta
         for name in FINAL_PASSES:
             codes, source, rounds, scores = (ledger.codes.copy(), ledger.source.copy(), ledger.rounds.copy(),
                                              ledger.scores.copy())
             if name == "selective":
                 est = estimate_thresholds(
                     s_v, pred_v, ledger.codes[val_idx], n_classes=K, epsilon=self.epsilon, delta=delta_val,
-                    bound=self.bound, min_support=self.min_support, search=self.search, c1=self.c1,
+                    bound=self.bound, min_support=self.min_support, search=config.search, c1=self.c1,
                     start_errors=self.start_errors, pool_scores=s_c if certified else None,
                     pool_pred=pred_c if certified else None, n_auto_labeled=0,
-                    pool_delta=self.delta * (1.0 - share),
+                    pool_delta=config.pool_delta,
                 )
                 auto = select_confident(s_c, pred_c, est.thresholds)
                 n_retired = int(select_confident(s_v, pred_v, est.thresholds).sum())
@@ -404,7 +385,7 @@ class _OnePassLabeler:
             ledger.codes, ledger.source, ledger.rounds, ledger.scores = codes, source, rounds, scores
         return results
 
-    def _train(self, X, ledger, in_pool, budget, batch, rng, n_val):  # pragma: no cover - abstract
+    def _train(self, X, ledger, in_pool, budget, batch, config, n_val):  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -419,11 +400,11 @@ class ActiveLearningLabeler(_OnePassLabeler):
     makes one pass over the unlabeled pool: with ``final_pass="selective"`` (AL+SC) it
     auto-labels the items above per-class thresholds estimated once on the full
     validation set, exactly as a single TBAL round would (same ``bound``, ``delta`` split
-    and ``search``); with ``final_pass="all"`` (AL) it labels every one of them.
+    and ``guarantee``); with ``final_pass="all"`` (AL) it labels every one of them.
 
     Parameters
     ----------
-    model, epsilon, delta, bound, score, query, validation_size, seed_size, batch_size, budget, search,
+    model, epsilon, delta, bound, score, query, validation_size, seed_size, batch_size, budget, guarantee,
     min_support, start_errors, c1, classes, query_kwargs, random_state
         As for :class:`~surelabel.loop.AutoLabeler`.
     final_pass : {"selective", "all"}, default "selective"
@@ -447,7 +428,7 @@ class ActiveLearningLabeler(_OnePassLabeler):
     (700, 200, True)
     """
 
-    def _train(self, X, ledger, in_pool, budget, batch, rng, n_val):
+    def _train(self, X, ledger, in_pool, budget, batch, config, n_val):
         query_fn = get_query(self.query)
         qkw = dict(self.query_kwargs or {})
         history: list[RoundReport] = []
@@ -463,6 +444,7 @@ class ActiveLearningLabeler(_OnePassLabeler):
             b = min(batch, budget - ledger.spent, cand.size)
             if b <= 0:
                 return history, fitted, r
+            rng = query_rng(config.seed, r + 1)  # TBAL's query stream for the same round
             if fitted is None:
                 picks = rng.choice(cand.size, size=b, replace=False)
                 note = "fewer than two classes among the training labels: random query"
@@ -498,11 +480,11 @@ class PassiveLearningLabeler(_OnePassLabeler):
     (200, 0.7667)
     """
 
-    def _train(self, X, ledger, in_pool, budget, batch, rng, n_val):
+    def _train(self, X, ledger, in_pool, budget, batch, config, n_val):
         cand = np.flatnonzero(in_pool & (ledger.source == _UNLABELED))
         b = min(budget - ledger.spent, cand.size)
         if b > 0:
-            ledger.ask(rng.choice(cand, size=b, replace=False), _HUMAN, 0)
+            ledger.ask(query_rng(config.seed, 1).choice(cand, size=b, replace=False), _HUMAN, 0)
         train_idx = np.flatnonzero(ledger.source == _HUMAN)
         y_train = ledger.codes[train_idx]
         fitted = clone(self.model).fit(X[train_idx], y_train) if np.unique(y_train).size >= 2 else None
@@ -625,11 +607,14 @@ class _SemiSupervisedLabeler:
         self._check_params()
         X = _loop.check_features(X)
         n = X.shape[0]
-        rng = check_random_state(self.random_state)
+        seed = _seed_from(self.random_state)
+        rng = check_random_state(seed)
         in_pool, reserve = _split_pool(n, validation_candidates)
         budget, n_val = _resolve_budget(self.budget, self.validation_size, reserve.size)
         ledger = _Ledger(n, oracle, self.classes)
-        val_idx = rng.choice(reserve, size=n_val, replace=False) if n_val else np.empty(0, np.intp)
+        # the engine's validation stream: the same validation items as TBAL and AL/PL for the same seed
+        val_idx = np.sort(validation_rng(seed).choice(reserve, size=n_val, replace=False)) if n_val \
+            else np.empty(0, np.intp)
         available = in_pool.copy()
         available[val_idx] = False
         n_train = min(budget - n_val, int(available.sum()))

@@ -323,7 +323,7 @@ def per_class_report_from_run(
     item_class = codes.copy()
     item_class[open_items] = pred[nv:nv + no]
     item_class[~result.in_pool] = -1
-    delta_test = config.delta_for(len(result.history) - 1)
+    delta_test = config.final_delta  # the best-funded round's level: the one that spends the budget
     if config.search == "per-class":
         delta_test /= K
     yt = None

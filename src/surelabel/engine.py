@@ -31,7 +31,7 @@ from .scores import energy, get_score, proba_from_decision
 from .thresholds import (
     BOUNDS,
     DEFAULT_MIN_SUPPORT,
-    SEARCHES,
+    GUARANTEES,
     ThresholdEstimate,
     estimate_thresholds,
     min_certifiable_size,
@@ -42,10 +42,13 @@ __all__ = [
     "TBALConfig",
     "LabelState",
     "RoundOutcome",
-    "round_deltas",
+    "spent_fraction",
     "run_round",
     "decide_next",
     "choose_queries",
+    "confidence_scores",
+    "validation_rng",
+    "query_rng",
     "initial_draw",
     "predict_proba_logits",
     "UNLABELED",
@@ -58,40 +61,43 @@ __all__ = [
 UNLABELED, HUMAN, VALIDATION, AUTO = 0, 1, 2, 3
 SOURCE_NAMES = np.array(["unlabeled", "human", "validation", "auto"], dtype=object)
 
-#: Share of ``delta`` spent on the validation tests; the rest covers the pool's finite size.
-VALIDATION_SHARE = 0.75
-
-#: How the validation share of ``delta`` is spread over rounds: "uniform" or "decreasing".
-DELTA_SCHEDULE = "uniform"
-
-#: Whether validation points retired in earlier rounds stay evidence for later rounds (the
-#: cumulative test). ``False`` tests each round's new region on the remaining points alone;
-#: kept as a switch for the design comparison in ``docs/guarantee.md``.
-CUMULATIVE_EVIDENCE = True
-
 # purposes of the per-round random streams
 _DRAW_VALIDATION, _DRAW_SEED, _DRAW_QUERY = 0, 1, 2
 
 
-def round_deltas(delta: float, max_rounds: int, schedule: str | None = None) -> np.ndarray:
-    """Failure probability each round may spend; the values sum to ``delta``.
+def spent_fraction(n_train: int, train_budget: int, early_share: float) -> float:
+    """Share of the validation tests' ``delta`` that may be spent once ``n_train`` training labels exist.
 
-    ``uniform`` gives every round ``delta / max_rounds``; ``decreasing`` gives round ``r`` a
-    share proportional to ``1 / (r + 1)``.
+    A spending function fixed before any label is seen, in the spirit of Lan–DeMets alpha
+    spending: ``early_share`` of it grows in proportion to the training labels bought, and the
+    rest is released at once when the training budget is fully spent, so the round that has
+    the best model gets the largest share. It never exceeds 1, however many rounds (partial or
+    not) the labels arrive in, which is what keeps the union bound over rounds valid.
 
     Examples
     --------
-    >>> round_deltas(0.03, 3).tolist()
-    [0.01, 0.01, 0.01]
+    >>> [round(spent_fraction(n, 100, 0.25), 3) for n in (0, 20, 99, 100, 150)]
+    [0.0, 0.05, 0.247, 1.0, 1.0]
+    >>> spent_fraction(0, 0, 0.25)   # no training budget: everything at round 0
+    1.0
     """
-    schedule = schedule or DELTA_SCHEDULE
-    r = np.arange(max_rounds, dtype=float)
-    w = np.ones(max_rounds) if schedule == "uniform" else 1.0 / (r + 1.0)
-    return delta * w / w.sum()
+    if train_budget <= 0 or n_train >= train_budget:
+        return 1.0
+    return float(early_share) * max(int(n_train), 0) / int(train_budget)
 
 
 def _rng(seed: int, r: int, purpose: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(r), int(purpose)])
+
+
+def validation_rng(seed: int) -> np.random.Generator:
+    """The stream round 0 draws validation items from (shared by every labeler with this seed)."""
+    return _rng(seed, 0, _DRAW_VALIDATION)
+
+
+def query_rng(seed: int, r: int) -> np.random.Generator:
+    """The stream round ``r``'s queries are drawn from (shared by every labeler with this seed)."""
+    return _rng(seed, r, _DRAW_QUERY)
 
 
 @dataclass(frozen=True)
@@ -108,11 +114,20 @@ class TBALConfig:
     bound: str = "clopper-pearson"
     score: str | Callable[[np.ndarray], np.ndarray] = "max_proba"
     query: str | Callable[..., np.ndarray] = "margin_random"
-    search: str = "union"
     min_support: int | None = None
     start_errors: int | None = None
     c1: float = 0.25
     query_kwargs: dict[str, Any] = field(default_factory=dict)
+    guarantee: str = "overall"
+    #: share of ``delta`` for the validation tests; the rest covers the pool's finite size
+    validation_share: float = 0.75
+    #: share of the validation tests' ``delta`` spent, in proportion to training labels, before the
+    #: training budget is spent; the rest goes to the round that spends it (:func:`spent_fraction`)
+    early_share: float = 0.25
+    #: overall mode: share of each round's ``delta`` spent on the per-class guard
+    guard_share: float = 0.2
+    #: validation points retired in earlier rounds stay evidence for later rounds
+    cumulative_evidence: bool = True
 
     @classmethod
     def resolve(
@@ -151,9 +166,18 @@ class TBALConfig:
         bound = kwargs.get("bound", "clopper-pearson")
         if bound not in BOUNDS:
             raise ValueError(f"Unknown bound {bound!r}. Allowed: {', '.join(BOUNDS)}.")
-        search = kwargs.get("search", "union")
-        if search not in SEARCHES:
-            raise ValueError(f"Unknown search {search!r}. Allowed: {', '.join(SEARCHES)}.")
+        guarantee = kwargs.pop("guarantee", "overall")
+        if guarantee not in GUARANTEES:
+            raise ValueError(f"Unknown guarantee {guarantee!r}. Allowed: {', '.join(GUARANTEES)}.")
+        kwargs["guarantee"] = guarantee
+        kwargs.pop("search", None)
+        for name in ("validation_share", "early_share", "guard_share"):
+            v = kwargs.get(name)
+            if v is not None and not 0.0 <= float(v) <= 1.0:
+                raise ValueError(f"The '{name}' parameter must be in [0, 1]. Got {v!r}.")
+        if kwargs.get("validation_share") is not None and not 0.0 < float(kwargs["validation_share"]) < 1.0:
+            raise ValueError(f"The 'validation_share' parameter must be in (0, 1). Got {kwargs['validation_share']!r}.")
+        kwargs = {k: v for k, v in kwargs.items() if v is not None or k in ("min_support", "start_errors")}
         get_score(kwargs.get("score", "max_proba"))  # raises on unknown names
         get_query(kwargs.get("query", "margin_random"))
         kwargs["query_kwargs"] = dict(kwargs.get("query_kwargs") or {})
@@ -173,20 +197,43 @@ class TBALConfig:
         return self.bound != "paper"
 
     @property
-    def max_rounds(self) -> int:
-        """Rounds the budget allows: round 0 plus one per full or partial query batch."""
-        return 1 + math.ceil(max(self.budget - self.validation_size - self.seed_size, 0) / self.batch_size)
+    def search(self) -> str:
+        """The threshold search of :func:`~surelabel.thresholds.estimate_thresholds` this guarantee uses."""
+        return "per-class" if self.guarantee == "per-class" else "union"
 
     @property
-    def delta_rounds(self) -> np.ndarray:
-        return round_deltas(self.delta * VALIDATION_SHARE, self.max_rounds)
+    def max_rounds(self) -> int:
+        """Rounds the budget allows when every batch is answered in full: round 0 plus one per batch."""
+        return 1 + math.ceil(self.train_budget / self.batch_size)
+
+    @property
+    def train_budget(self) -> int:
+        """Training labels the budget allows after validation."""
+        return max(self.budget - self.validation_size, 0)
+
+    @property
+    def validation_delta(self) -> float:
+        """The part of ``delta`` all rounds' validation tests share."""
+        return self.delta * self.validation_share
 
     @property
     def pool_delta(self) -> float:
-        return self.delta * (1.0 - VALIDATION_SHARE)
+        return self.delta * (1.0 - self.validation_share)
 
-    def delta_for(self, r: int) -> float:
-        return float(self.delta_rounds[min(r, self.max_rounds - 1)])
+    def round_delta(self, n_train: int, delta_spent: float) -> float:
+        """The level a round may test at, with ``n_train`` training labels and ``delta_spent`` used before.
+
+        Depends on counts only (never on labels), and the levels of all rounds add up to at most
+        :attr:`validation_delta` whatever their number (:func:`spent_fraction`).
+        """
+        allowed = self.validation_delta * spent_fraction(n_train, self.train_budget, self.early_share)
+        return max(allowed - float(delta_spent), 0.0)
+
+    @property
+    def final_delta(self) -> float:
+        """The level of the round that spends the training budget, when no earlier round spent more
+        than the early share (a count: used to say up front whether validation can certify anything)."""
+        return self.validation_delta * (1.0 - self.early_share if self.train_budget > 0 else 1.0)
 
     @property
     def support_floor(self) -> int:
@@ -199,7 +246,13 @@ class LabelState:
 
     The certified bound also needs the validation points retired into auto-labeled regions
     (``retired_n`` per predicted class) and how many of those the model got wrong
-    (``retired_k``): they stay part of the evidence for the cumulative promise.
+    (``retired_k``): they stay part of the evidence for the cumulative promise; and the part
+    of ``delta`` earlier rounds' tests used (``delta_spent``).
+
+    A validation point with ``val_active`` set and no label (code ``-1``: drawn for
+    validation but skipped, or returned unanswered by a partial round) counts as an error
+    wherever it falls. It never returns to the pool, so validation stays the uniform sample
+    the bound needs, and the bound stays valid whatever the missing labels were.
     """
 
     codes: np.ndarray
@@ -211,6 +264,7 @@ class LabelState:
     retired_n: np.ndarray
     retired_k: np.ndarray
     n_classes: int
+    delta_spent: float = 0.0
 
     @classmethod
     def empty(cls, n: int, n_classes: int, in_pool: np.ndarray | None = None) -> LabelState:
@@ -260,6 +314,16 @@ class LabelState:
         self.val_active[outcome.retired_indices] = False
         self.retired_n += outcome.retired_n
         self.retired_k += outcome.retired_k
+        self.delta_spent += outcome.delta
+
+    @property
+    def n_train(self) -> int:
+        """Human training labels so far (validation excluded)."""
+        return int((self.source == HUMAN).sum())
+
+    def auto_counts(self) -> np.ndarray:
+        """Auto-labels so far, per class."""
+        return np.bincount(self.codes[self.source == AUTO], minlength=self.n_classes)[: self.n_classes]
 
 
 @dataclass(frozen=True)
@@ -270,7 +334,7 @@ class RoundOutcome:
     n_classes: int
     n_train: int
     estimate: ThresholdEstimate | None
-    delta: float
+    delta: float  # the part of delta this round's tests used (0 when nothing was tested)
     auto_indices: np.ndarray
     auto_codes: np.ndarray
     auto_scores: np.ndarray
@@ -330,7 +394,7 @@ def initial_draw(config: TBALConfig, reserve: np.ndarray, in_pool: np.ndarray) -
         )
     val_idx = np.empty(0, np.intp)
     if n_val:
-        val_idx = _rng(config.seed, 0, _DRAW_VALIDATION).choice(reserve, size=n_val, replace=False)
+        val_idx = validation_rng(config.seed).choice(reserve, size=n_val, replace=False)
     available = in_pool.copy()
     available[val_idx] = False
     pool_left = np.flatnonzero(available)
@@ -352,29 +416,38 @@ def run_round(config: TBALConfig, model: Any, X: np.ndarray, state: LabelState, 
     cand = np.flatnonzero(state.in_pool & (state.source == UNLABELED))
     vidx = np.flatnonzero(state.val_active)
     y_train = state.codes[train_idx]
-    delta_r = config.delta_for(r)
+    certified = config.certified
+    delta_r = config.round_delta(train_idx.size, state.delta_spent) if certified else config.delta
     empty = np.empty(0, dtype=np.intp)
     zeros = np.zeros(K, dtype=np.int64)
     if np.unique(y_train).size < 2:
-        return RoundOutcome(r, K, train_idx.size, None, delta_r, empty, empty, np.empty(0), empty, zeros, zeros,
+        return RoundOutcome(r, K, train_idx.size, None, 0.0, empty, empty, np.empty(0), empty, zeros, zeros,
                             cand, None, "fewer than two classes among the training labels: no model this round")
     fitted = clone(model).fit(X[train_idx], y_train)
     both = np.concatenate([cand, vidx])
     proba, logits = predict_proba_logits(fitted, X[both], K)
-    score_fn = get_score(config.score)
-    s_all = energy(logits) if score_fn is energy else np.asarray(score_fn(proba), dtype=float)
+    s_all = confidence_scores(config.score, proba, logits)
     pred_all = proba.argmax(axis=1)
     nc = cand.size
     s_c, pred_c = s_all[:nc], pred_all[:nc]
     s_v, pred_v = s_all[nc:], pred_all[nc:]
-    certified = config.certified
+    if certified and delta_r <= 0.0:
+        est = None
+        note = "no new training labels since the last round: nothing left to test at (delta is spent by labels)"
+        auto = np.zeros(nc, dtype=bool)
+        retire = np.zeros(vidx.size, dtype=bool)
+        wrong_v = pred_v != state.codes[vidx]
+        return _outcome(r, K, train_idx.size, None, 0.0, cand, vidx, s_c, pred_c, pred_v, auto, retire, wrong_v,
+                        proba[:nc], note)
+    overall = config.guarantee == "overall"
+    guard = config.guard_share if (certified and overall) else 0.0
     est = estimate_thresholds(
         s_v,
         pred_v,
         state.codes[vidx],
         n_classes=K,
         epsilon=config.epsilon,
-        delta=delta_r if certified else config.delta,
+        delta=delta_r * (1.0 - guard),
         bound=config.bound,
         min_support=config.min_support,
         search=config.search,
@@ -382,20 +455,35 @@ def run_round(config: TBALConfig, model: Any, X: np.ndarray, state: LabelState, 
         start_errors=config.start_errors,
         pool_scores=s_c if certified else None,
         pool_pred=pred_c if certified else None,
-        n_auto_labeled=state.n_auto,
+        n_auto_labeled=state.n_auto if overall else state.auto_counts(),
         pool_delta=config.pool_delta,
-        prior_n=state.retired_n if CUMULATIVE_EVIDENCE else 0,
-        prior_errors=state.retired_k if CUMULATIVE_EVIDENCE else 0,
+        prior_n=state.retired_n if config.cumulative_evidence else 0,
+        prior_errors=state.retired_k if config.cumulative_evidence else 0,
+        guard_delta=delta_r * guard if guard > 0 else None,
     )
     auto = select_confident(s_c, pred_c, est.thresholds)
     retire = select_confident(s_v, pred_v, est.thresholds)
     wrong_v = pred_v != state.codes[vidx]
+    return _outcome(r, K, train_idx.size, est, delta_r if certified else 0.0, cand, vidx, s_c, pred_c, pred_v,
+                    auto, retire, wrong_v, proba[:nc])
+
+
+def confidence_scores(score: str | Callable[[np.ndarray], np.ndarray], proba: np.ndarray,
+                      logits: np.ndarray) -> np.ndarray:
+    """The confidence score named by ``score`` (``energy`` reads the logits, every other the probabilities)."""
+    score_fn = get_score(score)
+    return energy(logits) if score_fn is energy else np.asarray(score_fn(proba), dtype=float)
+
+
+def _outcome(r: int, K: int, n_train: int, est: ThresholdEstimate | None, delta: float, cand: np.ndarray,
+             vidx: np.ndarray, s_c: np.ndarray, pred_c: np.ndarray, pred_v: np.ndarray, auto: np.ndarray,
+             retire: np.ndarray, wrong_v: np.ndarray, cand_proba: np.ndarray, note: str = "") -> RoundOutcome:
     return RoundOutcome(
         round=r,
         n_classes=K,
-        n_train=int(train_idx.size),
+        n_train=int(n_train),
         estimate=est,
-        delta=delta_r,
+        delta=float(delta),
         auto_indices=cand[auto],
         auto_codes=pred_c[auto].astype(np.intp),
         auto_scores=s_c[auto],
@@ -403,18 +491,22 @@ def run_round(config: TBALConfig, model: Any, X: np.ndarray, state: LabelState, 
         retired_n=np.bincount(pred_v[retire], minlength=K)[:K].astype(np.int64),
         retired_k=np.bincount(pred_v[retire & wrong_v], minlength=K)[:K].astype(np.int64),
         candidates=cand[~auto],
-        candidate_proba=proba[:nc][~auto],
+        candidate_proba=cand_proba[~auto],
+        note=note,
     )
 
 
-def can_still_certify(config: TBALConfig, state: LabelState, r: int) -> bool:
+def can_still_certify(config: TBALConfig, state: LabelState) -> bool:
     """Whether the validation points left (with those retired) could certify more auto-labels."""
     n_left = int(state.val_active.sum())
     if n_left < config.support_floor:
         return False
     if not config.certified:
         return True
-    need = min_certifiable_size(config.epsilon, config.delta_for(r), config.bound, 0)
+    left = config.validation_delta - state.delta_spent
+    if left <= 1e-15:
+        return False
+    need = min_certifiable_size(config.epsilon, float(left), config.bound, 0)
     return n_left + int(state.retired_n.sum()) >= need
 
 
@@ -425,14 +517,14 @@ def decide_next(config: TBALConfig, state: LabelState, outcome: RoundOutcome) ->
         return "pool_exhausted", 0
     if left <= 0:
         return "budget_spent", 0
-    if not can_still_certify(config, state, outcome.round + 1):
+    if not can_still_certify(config, state):
         return "validation_exhausted", 0
     return "", int(min(config.batch_size, left, outcome.candidates.size))
 
 
 def choose_queries(config: TBALConfig, outcome: RoundOutcome, b: int) -> np.ndarray:
     """The ``b`` items (positions in X) people should label next, by the query strategy."""
-    rng = _rng(config.seed, outcome.round + 1, _DRAW_QUERY)
+    rng = query_rng(config.seed, outcome.round + 1)
     if outcome.candidate_proba is None:
         picks = rng.choice(outcome.candidates.size, size=b, replace=False)
     else:

@@ -14,7 +14,15 @@ Answers are read from
   export (``item_id``, ``label``, ``annotator``, ``lead_time``) is read too.
 
 Every row is checked before anything is recorded; an error names the file, the row (or line,
-or task) and the problem.
+or task) and the problem. Ids are compared exactly as written (``0007`` is not ``7``, and
+spaces at either end count); annotator names are at most :data:`~surelabel.limits.MAX_NAME`
+characters and other fields at most :data:`~surelabel.limits.MAX_FIELD`, as on the web page.
+
+CSV files written for people (``next --format csv``, ``export`` to ``.csv``) are safe to open
+in a spreadsheet: a text cell that would start a formula (``=``, ``+``, ``-``, ``@``, a tab or
+a carriage return — pure numbers such as ``-1`` excepted) is written with one ``'`` in front,
+as spreadsheet-safe exporters do (:func:`csv_cell`). Reading such a CSV back removes exactly
+that one ``'`` (:func:`csv_uncell`), so ids and labels round-trip byte for byte.
 
 Examples
 --------
@@ -26,6 +34,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import quoteattr
@@ -34,16 +43,57 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import InputError
+from .limits import MAX_FIELD, MAX_NAME
 
 if TYPE_CHECKING:  # pragma: no cover
     from .project import PendingItem, Project
 
-__all__ = ["read_answers", "write_batch", "write_labels", "label_config", "HANDOUT_FORMATS", "EXPORT_FORMATS"]
+__all__ = ["read_answers", "write_batch", "write_labels", "label_config", "csv_cell", "csv_uncell",
+           "HANDOUT_FORMATS", "EXPORT_FORMATS"]
 
 HANDOUT_FORMATS = ("csv", "jsonl", "labelstudio")
 EXPORT_FORMATS = ("parquet", "csv", "jsonl", "labelstudio")
 _ID_KEYS = ("item_id", "id")
 _TIME_KEYS = ("seconds", "lead_time")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _formula_like(text: str) -> bool:
+    core = text.lstrip("'")
+    return core.startswith(_FORMULA_START) and not _NUMBER.fullmatch(core)
+
+
+def csv_cell(value: Any) -> Any:
+    """A text cell made safe for a spreadsheet: one ``'`` before what would start a formula.
+
+    Text that (after any ``'`` it already starts with) begins with ``= + - @``, a tab or a
+    carriage return, and is not a plain number, gets one more ``'``; everything else is kept.
+    :func:`csv_uncell` undoes exactly this, so the pair is a bijection on text.
+
+    Examples
+    --------
+    >>> csv_cell("=cmd|' /C calc'!A0"), csv_cell("-1"), csv_cell("cat")
+    ("'=cmd|' /C calc'!A0", '-1', 'cat')
+    >>> csv_uncell(csv_cell("'=x")) == "'=x"
+    True
+    """
+    return "'" + value if isinstance(value, str) and _formula_like(value) else value
+
+
+def csv_uncell(value: Any) -> Any:
+    """The text :func:`csv_cell` was given: one leading ``'`` removed where :func:`csv_cell` adds one."""
+    return value[1:] if isinstance(value, str) and value.startswith("'") and _formula_like(value) else value
+
+
+def _safe_csv(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every text cell passed through :func:`csv_cell` (numbers are left alone)."""
+    out = frame.copy()
+    for col in out.columns:
+        if not (pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col])):
+            out[col] = out[col].astype(object).map(csv_cell)
+    out.columns = [csv_cell(str(c)) for c in out.columns]
+    return out
 
 
 # ---------------------------------------------------------------------- reading answers
@@ -102,6 +152,13 @@ def _answer(path: Path, where: str, item_id: Any, label: Any, annotator: Any, se
 
     if item_id is None or (isinstance(item_id, float) and math.isnan(item_id)) or str(item_id).strip() == "":
         raise InputError(f"{path}, {where}: the item id is empty.")
+    if isinstance(item_id, (dict, list)):
+        raise InputError(f"{path}, {where}: the item id must be text or a number, got {type(item_id).__name__}.")
+    for what, value, limit in (("item id", item_id, MAX_FIELD), ("label", label, MAX_FIELD),
+                               ("annotator name", annotator, MAX_NAME)):
+        if value is not None and len(str(value)) > limit:
+            raise InputError(f"{path}, {where}: the {what} is {len(value)} characters long; at most {limit} "
+                             "are allowed.")
     secs = None
     if seconds is not None and not (isinstance(seconds, str) and not seconds.strip()):
         try:
@@ -116,9 +173,8 @@ def _answer(path: Path, where: str, item_id: Any, label: Any, annotator: Any, se
 
 
 def _id_text(v: Any) -> str:
-    if isinstance(v, float) and v.is_integer():
-        v = int(v)
-    return str(v).strip()
+    """The id exactly as written: text as is (spaces kept), a JSON number as Python writes it."""
+    return v if isinstance(v, str) else str(v)
 
 
 def _label_text(v: Any) -> str:
@@ -154,7 +210,7 @@ def _from_csv(path: Path, content: str, id_keys: tuple[str, ...]) -> list[Any]:
     except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise InputError(f"Cannot read {path}: {reason}.") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
+    frame.columns = [csv_uncell(str(c).strip()) for c in frame.columns]
     if frame.shape[0] == 0:
         raise InputError(f"{path} has a header but no rows; it holds no answers.")
     id_col = _pick(frame.columns, id_keys)
@@ -165,7 +221,7 @@ def _from_csv(path: Path, content: str, id_keys: tuple[str, ...]) -> list[Any]:
     time_col = _pick(frame.columns, _TIME_KEYS)
     answers = []
     for i, row in enumerate(frame.itertuples(index=False), start=2):  # row 1 is the header
-        rec = dict(zip(frame.columns, row))
+        rec = {k: csv_uncell(v) for k, v in zip(frame.columns, row)}
         if _empty(rec["label"]):
             continue
         answers.append(_answer(path, f"row {i}", rec[id_col], rec["label"], rec.get(ann_col) if ann_col else None,
@@ -342,7 +398,7 @@ def write_batch(project: Project, pending: list[PendingItem], out: Path | None, 
         frame = pd.DataFrame(batch_rows(project, pending),
                              columns=None if pending else ["id", "label", "batch", "kind", "round"])
         if fmt == "csv":
-            text = frame.to_csv(index=False)
+            text = _safe_csv(frame).to_csv(index=False)
         else:
             text = "".join(json.dumps(r, ensure_ascii=False, allow_nan=False) + "\n"
                            for r in frame.to_dict(orient="records"))
@@ -351,8 +407,16 @@ def write_batch(project: Project, pending: list[PendingItem], out: Path | None, 
     return text
 
 
+def check_out_folder(out: Path) -> None:
+    """The one ``--out`` rule of ``next`` and ``export``: the folder must exist (a typo never creates one)."""
+    if not out.resolve().parent.is_dir():
+        raise InputError(f"Cannot write {out}: folder {out.parent} does not exist; create it first.")
+    if out.is_dir():
+        raise InputError(f"Cannot write {out}: it is a folder; give a file name.")
+
+
 def _write_text(out: Path, text: str) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
+    check_out_folder(out)
     tmp = out.with_name(out.name + ".tmp")
     tmp.write_text(text, encoding="utf-8")
     tmp.replace(out)
@@ -364,13 +428,13 @@ def write_labels(project: Project, out: Path, fmt: str | None = None) -> Path:
     fmt = fmt or {"json": "labelstudio", "ndjson": "jsonl"}.get(suffix, suffix)
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"Cannot write {out}: use a .parquet, .csv or .jsonl file name, or --format labelstudio.")
+    check_out_folder(out)
     frame = project.labels()
-    out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(out.name + ".tmp")
     if fmt == "parquet":
         frame.to_parquet(tmp, index=False)
     elif fmt == "csv":
-        frame.to_csv(tmp, index=False)
+        _safe_csv(frame).to_csv(tmp, index=False)
     elif fmt == "jsonl":
         frame.to_json(tmp, orient="records", lines=True)
     else:

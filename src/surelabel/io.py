@@ -21,8 +21,17 @@ __all__ = ["read_table", "select_features", "select_column", "check_unique_ids",
 TABLE_SUFFIXES = (".csv", ".parquet", ".jsonl", ".ndjson")
 
 
-def read_table(path: str | Path) -> pd.DataFrame:
+#: What pandas reads as a missing value by default; kept for every column but the id column.
+_NA_TEXT = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+            "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+
+
+def read_table(path: str | Path, *, id_column: str | None = None) -> pd.DataFrame:
     """Read a CSV, Parquet or JSON-lines file into a DataFrame.
+
+    ``id_column`` is read verbatim as text: ``0007`` stays ``0007`` (not ``7``), spaces at
+    either end are kept, and ``NA`` is an id like any other (an empty cell is missing). Ids
+    are compared byte for byte everywhere afterwards, so they must not be reinterpreted.
 
     Examples
     --------
@@ -42,11 +51,11 @@ def read_table(path: str | Path) -> pd.DataFrame:
         raise InputError(f"Cannot read {path}: use a .csv, .parquet or .jsonl file.")
     try:
         if suffix == ".csv":
-            frame = pd.read_csv(path)
+            frame = _read_csv(path, id_column)
         elif suffix == ".parquet":
             frame = pd.read_parquet(path)
         else:
-            frame = _read_jsonl(path)
+            frame = _read_jsonl(path, id_column)
     except InputError:
         raise
     except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
@@ -61,7 +70,21 @@ def read_table(path: str | Path) -> pd.DataFrame:
     return frame
 
 
-def _read_jsonl(path: Path) -> pd.DataFrame:
+def _read_csv(path: Path, id_column: str | None) -> pd.DataFrame:
+    """A CSV file, the id column as the exact text of its cells (an empty cell is missing)."""
+    if id_column is None:
+        return pd.read_csv(path)
+    header = [str(c) for c in pd.read_csv(path, nrows=0).columns]
+    if id_column not in header:
+        return pd.read_csv(path)  # the missing column is named by select_column
+    frame = pd.read_csv(path, dtype={id_column: str}, keep_default_na=False,
+                        na_values={c: _NA_TEXT for c in header if c != id_column})
+    ids = frame[id_column].astype(object)
+    frame[id_column] = ids.where(ids != "", None)
+    return frame
+
+
+def _read_jsonl(path: Path, id_column: str | None = None) -> pd.DataFrame:
     rows = []
     with path.open(encoding="utf-8") as fh:
         for lineno, line in enumerate(fh, start=1):
@@ -74,7 +97,19 @@ def _read_jsonl(path: Path) -> pd.DataFrame:
             if not isinstance(row, dict):
                 raise InputError(f"{path}, line {lineno}: expected a JSON object per line.")
             rows.append(row)
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    if id_column is not None and id_column in frame.columns:
+        # one id per row as its own JSON value's text: a column mixing 7 and 7.5 must not make 7 into "7.0"
+        frame[id_column] = pd.Series([None if r.get(id_column) is None else _id_value(r[id_column]) for r in rows],
+                                     dtype=object, index=frame.index)
+    return frame
+
+
+def _id_value(v: object) -> object:
+    """An id read from JSON as text (``7`` → ``"7"``); objects and lists are left for the id check to refuse."""
+    if isinstance(v, (dict, list)):
+        return json.dumps(v)
+    return str(v) if not isinstance(v, str) else v
 
 
 def _missing(frame: pd.DataFrame, source: str, columns: Sequence[str]) -> None:
@@ -151,8 +186,9 @@ def select_features(
 
 def check_unique_ids(ids: pd.Series, source: str, column: str) -> None:
     """Refuse missing or duplicate ids, naming the first offending rows."""
-    if ids.isna().any():
-        row = int(np.flatnonzero(ids.isna().to_numpy())[0])
+    blank = ids.isna() | ids.map(lambda v: isinstance(v, str) and not v.strip())
+    if blank.any():
+        row = int(np.flatnonzero(blank.to_numpy())[0])
         raise InputError(f"{source}, row {row + 1}: column {column!r} (the id) is empty; every item needs an id.")
     dup = ids.duplicated(keep=False)
     if dup.any():

@@ -7,12 +7,15 @@ user's model is ``clone``-d and re-fit on the human *training* labels every roun
 validation labels.
 
 How the promise is kept across rounds (``docs/guarantee.md``): the failure probability
-``delta`` is split in two. Three quarters are spread evenly over the largest number of
-rounds the budget allows; each round certifies the *cumulative* auto-labeled region (the
-validation points retired in earlier rounds stay part of the evidence) by fixed-sequence
-testing at its share. The last quarter covers the finite size of the pool: the bound is
-compared with :func:`~surelabel.bounds.binomial_safe_rate` of all auto-labels made so far,
-so the promise is about the realised share of wrong auto-labels, not only a rate.
+``delta`` is split in two. Three quarters go to the validation tests, released by a spending
+function of the training labels bought (a quarter of it in proportion to them, the rest to
+the round that spends the training budget, whose model is the best), so that the levels of
+all rounds add up to at most that share however many rounds there are. Each round certifies
+the *cumulative* auto-labeled region (the validation points retired in earlier rounds stay
+part of the evidence) by fixed-sequence testing at its level. The last quarter covers the
+finite size of the pool: the bound is compared with
+:func:`~surelabel.bounds.binomial_safe_rate` of all auto-labels made so far, so the promise
+is about the realised share of wrong auto-labels, not only a rate.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ from .engine import (
 from .exceptions import InputError, OracleError
 from .oracles import Oracle
 from .result import AutoLabelResult, RoundReport
-from .rng import RandomState, check_random_state
+from .rng import RandomState, seed_from
 
 __all__ = ["AutoLabeler", "predict_proba_logits", "check_features"]
 
@@ -91,9 +94,12 @@ class AutoLabeler:
         validation, at least 1.
     budget : int
         Every human label counts, validation included.
-    search : {"union", "per-class"}, default "union"
-        Certified bounds: one threshold for all classes, tested on their union, or one
-        per class at ``delta / K``.
+    guarantee : {"overall", "per-class"}, default "overall"
+        What the promise covers. ``overall``: the share of wrong labels among *all*
+        auto-labels is at most ``epsilon`` (one threshold certified on the union of classes;
+        a guard keeps a class whose own validation evidence puts it clearly above
+        ``epsilon`` from being auto-labeled). ``per-class``: every class's auto-labels on
+        their own, jointly; needs more validation labels (``surelabel plan``).
     min_support : int, optional
         Classes with fewer predicted validation points are never auto-labeled.
     start_errors : int, optional
@@ -132,7 +138,7 @@ class AutoLabeler:
         seed_size: int | None = None,
         batch_size: int | None = None,
         budget: int,
-        search: str = "union",
+        guarantee: str = "overall",
         min_support: int | None = None,
         start_errors: int | None = None,
         c1: float = 0.25,
@@ -150,7 +156,7 @@ class AutoLabeler:
         self.seed_size = seed_size
         self.batch_size = batch_size
         self.budget = budget
-        self.search = search
+        self.guarantee = guarantee
         self.min_support = min_support
         self.start_errors = start_errors
         self.c1 = c1
@@ -177,7 +183,7 @@ class AutoLabeler:
             bound=self.bound,
             score=self.score,
             query=self.query,
-            search=self.search,
+            guarantee=self.guarantee,
             min_support=self.min_support,
             start_errors=self.start_errors,
             c1=self.c1,
@@ -208,7 +214,7 @@ class AutoLabeler:
         -------
         AutoLabelResult
         """
-        config = self._config(_seed_from(self.random_state))
+        config = self._config(seed_from(self.random_state))
         X = check_features(X)
         n = X.shape[0]
         known = getattr(oracle, "y_true", None)
@@ -287,15 +293,8 @@ class AutoLabeler:
             delta=config.delta,
             bound=config.bound,
             budget=config.budget,
-            extra={"validation_indices": val_idx, "delta_rounds": config.delta_rounds, "config": config},
+            extra={"validation_indices": val_idx, "delta_spent": state.delta_spent, "config": config},
         )
-
-
-def _seed_from(random_state: RandomState) -> int:
-    """An integer seed: per-round random streams are derived from it."""
-    if isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool):
-        return int(random_state)
-    return int(check_random_state(random_state).integers(2**62))
 
 
 def round_report(outcome: Any, state: LabelState, classes: list[Any], n_queried: int) -> RoundReport:
@@ -309,10 +308,15 @@ def round_report(outcome: Any, state: LabelState, classes: list[Any], n_queried:
     if est is None:
         thr = {c: None for c in names}
         ub = {c: None for c in names}
+        estimates: dict[str, dict[str, Any]] = {}
         union_ub = target = None
     else:
         thr = {c: f(t) for c, t in zip(names, est.thresholds)}
         ub = {c: f(u) for c, u in zip(names, est.upper_bound)}
+        estimates = {c: {"n": int(n), "errors": int(k), "estimate": f(e), "interval": [f(lo), f(hi)],
+                         "guarded": bool(g)}
+                     for c, n, k, e, lo, hi, g in zip(names, est.n_selected, est.n_errors, est.error,
+                                                      est.class_lower, est.class_upper, est.guarded)}
         union_ub = f(est.union_upper_bound) if est.union_n_selected else None
         target = est.target
     pool = int(state.in_pool.sum())
@@ -323,6 +327,7 @@ def round_report(outcome: Any, state: LabelState, classes: list[Any], n_queried:
         n_validation_left=int(state.val_active.sum()),
         thresholds=thr,
         upper_bounds=ub,
+        class_estimates=estimates,
         union_upper_bound=union_ub,
         target=target,
         delta=float(outcome.delta),

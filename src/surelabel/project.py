@@ -65,6 +65,7 @@ from .engine import (
     run_round,
 )
 from .exceptions import InputError, SurelabelError
+from .limits import MAX_FIELD, MAX_NAME, fit_budget, short
 from .store import QUALITY_KINDS, ProjectBusyError, SchemaVersionError, Store
 
 __all__ = [
@@ -224,6 +225,192 @@ def _atomic_write(path: Path, data: bytes) -> None:
         os.close(fd)
 
 
+def _checked_name(value: Any, what: str) -> str | None:
+    """An annotator name: ``None`` or text of at most :data:`~surelabel.limits.MAX_NAME` characters."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InputError(f"The {what} must be a name (text), not {type(value).__name__}.")
+    if len(value) > MAX_NAME:
+        raise InputError(f"The {what} name is {len(value)} characters long; at most {MAX_NAME} are allowed.")
+    return value
+
+
+def _checked_answer(a: Any, source_name: str) -> Answer:
+    """An :class:`Answer` whose fields have the right types, or an :class:`InputError` saying which does not."""
+    if not isinstance(a, Answer):
+        raise InputError(f"{source_name}: each answer must be an Answer(item_id, label), not {type(a).__name__}.")
+    where = a.where or source_name
+    if isinstance(a.item_id, bool) or not isinstance(a.item_id, (str, int, np.integer)):
+        raise InputError(f"{where}: the item id must be text, not {type(a.item_id).__name__}.")
+    label = a.label
+    if isinstance(label, (int, np.integer)) and not isinstance(label, bool):
+        label = str(label)
+    if not isinstance(label, str):
+        raise InputError(f"{where}: the label must be a class name (text), not {type(label).__name__} "
+                         f"{short(label)}.")
+    if len(label) > MAX_FIELD:
+        raise InputError(f"{where}: the label is {len(label)} characters long; at most {MAX_FIELD} are allowed.")
+    secs = a.seconds
+    if secs is not None:
+        if isinstance(secs, bool) or not isinstance(secs, (int, float, np.integer, np.floating)):
+            raise InputError(f"{where}: labeling time must be a number of seconds, not {type(secs).__name__} "
+                             f"{short(secs)}.")
+        try:
+            secs = float(secs)
+        except OverflowError:
+            secs = float("inf")
+        if not np.isfinite(secs) or secs < 0:
+            raise InputError(f"{where}: labeling time must be a number of seconds >= 0. Got {short(a.seconds)}.")
+    _checked_name(a.annotator, f"annotator of {where}" if a.where else "annotator")
+    if label is a.label and secs is a.seconds:
+        return a
+    return replace(a, label=label, seconds=secs)
+
+
+class _ClassIndex(dict):
+    """class name → code; a name that is not a class (a label event altered in the store) is named, not a KeyError."""
+
+    def __init__(self, mapping: dict[str, int], path: Path) -> None:
+        super().__init__(mapping)
+        self.path = path
+
+    def __missing__(self, key: Any) -> int:
+        raise ProjectError(f"The store of {self.path} is damaged: it holds the label {short(key)}, which is not one "
+                           f"of the project's classes ({', '.join(self)}); run surelabel check {self.path}.")
+
+
+def _check_sqlite_file(url: str, path: Path) -> None:
+    """Refuse a SQLite database file that is missing or empty, before a connection would create or fill it."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return  # Store names the malformed URL
+    if parsed.get_backend_name() != "sqlite":
+        return
+    name = parsed.database or ""
+    if not name or name == ":memory:" or name.startswith("file:"):
+        raise ProjectError(f"{_safe_url(url)} is not a database file; give sqlite:///PATH of the project's database.")
+    file = Path(name)
+    if not file.is_file():
+        raise ProjectError(f"{path} is not a usable project: its database {file} does not exist.")
+    if file.stat().st_size == 0:
+        raise ProjectError(f"The database {file} of {path} is empty (0 bytes): it was truncated or replaced; "
+                           "restore it from a backup.")
+
+
+def _open_schema(store: Store, path: Path) -> None:
+    """Upgrade an older schema; refuse a database without one, or one whose schema was damaged."""
+    if store.schema_version() == 0:
+        raise ProjectError(f"The database of {path} holds no surelabel project (no schema); "
+                           "give the project's own database or restore it from a backup.")
+    store.migrate()
+    problems = store.schema_problems()
+    if problems:
+        raise ProjectError(f"The database of {path} is damaged: {problems[0]}; run surelabel check {path}.")
+
+
+#: Keys every stored configuration has (written by :meth:`Project.create`).
+_CONFIG_KEYS = ("classes", "epsilon", "delta", "bound", "model", "budget", "validation_size", "seed_size",
+                "batch_size", "score", "query", "seed", "id_column", "feature_columns")
+
+
+def _config_problem(raw: str | None) -> str | None:
+    """What is wrong with the stored configuration (meta ``config``), or ``None``."""
+    if raw is None:
+        return "its configuration (meta 'config') is missing"
+    try:
+        config = json.loads(raw)
+    except ValueError:
+        return "its configuration (meta 'config') is not valid JSON"
+    if not isinstance(config, dict):
+        return "its configuration (meta 'config') is not a JSON object"
+    missing = [k for k in _CONFIG_KEYS if k not in config]
+    if missing:
+        return f"its configuration (meta 'config') lacks {', '.join(missing)}"
+    classes = config["classes"]
+    if not isinstance(classes, list) or len(classes) < 2 or not all(isinstance(c, str) for c in classes):
+        return "its configuration (meta 'config') lists no valid classes"
+    return None
+
+
+def _check_meta(meta: dict[str, str], path: Path) -> None:
+    problem = _config_problem(meta.get("config"))
+    if problem is None and not str(meta.get("n_items", "")).isdigit():
+        problem = "its item count (meta 'n_items') is missing or malformed"
+    if problem:
+        raise ProjectError(f"The store of {path} is damaged: {problem}; run surelabel check {path}.")
+
+
+def _read_items(path: Path, id_column: str, n_stored: int) -> pd.DataFrame:
+    """``items.parquet``, refused (one sentence) when unreadable or not the rows the store was made with."""
+    file = path / ITEMS_FILE
+    try:
+        frame = pd.read_parquet(file)
+    except Exception as exc:  # pyarrow raises its own error types for a damaged file
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ProjectError(f"{file} is damaged ({reason}); restore it from a backup.") from None
+    if len(frame) != n_stored:
+        raise ProjectError(f"{file} is damaged: it has {len(frame)} rows but the project has {n_stored} items; "
+                           "restore it from a backup.")
+    if id_column not in frame.columns:
+        raise ProjectError(f"{file} is damaged: its id column {id_column!r} is missing; restore it from a backup.")
+    return frame
+
+
+def _check_create_args(classes: Any, seed: Any, id_column: Any) -> Sequence[Any]:
+    """Refuse arguments of the wrong type before any file is read (the Python API's misuse, in a sentence)."""
+    if isinstance(classes, str):
+        raise InputError(f"classes must be a list of class names such as {classes.split(',')!r}, not the "
+                         f"string {short(classes)}.")
+    if not isinstance(classes, Sequence) or isinstance(classes, bytes):
+        raise InputError(f"classes must be a list of class names, not {type(classes).__name__}.")
+    bad = [c for c in classes if not isinstance(c, (str, int, np.integer)) or isinstance(c, bool)]
+    if bad:
+        raise InputError(f"Each class must be a name (text or a whole number); got {short(bad[0])}.")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError(f"The seed (--seed) must be a whole number >= 0. Got {short(seed)}.")
+    if not isinstance(id_column, str) or not id_column:
+        raise InputError(f"id_column (--id) must name a column of the items. Got {short(id_column)}.")
+    return classes
+
+
+def _start_build(path: Path) -> Path:
+    """A fresh temporary folder beside ``path`` to build a project in (its parent made if missing)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    build = path.parent / f".{path.name}.init-{uuidlib.uuid4().hex[:12]}"
+    build.mkdir()
+    return build
+
+
+def _abandon_build(build: Path) -> None:
+    """Remove a failed build (every file in it was made by this init)."""
+    import shutil
+
+    shutil.rmtree(build, ignore_errors=True)
+
+
+def _finish_build(build: Path, path: Path) -> None:
+    """Rename the complete project into place; an empty ``path`` (or one holding only the cache) is replaced."""
+    if path.exists():
+        cache = path / EMBEDDINGS_DIR
+        if cache.is_dir():
+            os.replace(cache, build / EMBEDDINGS_DIR)
+        path.rmdir()
+    os.replace(build, path)
+    try:
+        fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:  # Windows cannot open a folder; the rename is durable enough there
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _features_from(frame: pd.DataFrame, source: str, features: Sequence[str] | None,
                    prefix: str | None, exclude: dict[str, str | None] | None = None,
                    ) -> tuple[np.ndarray, list[str], str | None]:
@@ -282,11 +469,12 @@ class Project:
         self.uuid = meta["project_uuid"]
         self.config: dict[str, Any] = json.loads(meta["config"])
         self.classes: list[str] = list(self.config["classes"])
-        self.class_index = {c: i for i, c in enumerate(self.classes)}
+        self.class_index: dict[str, int] = _ClassIndex({c: i for i, c in enumerate(self.classes)}, path)
         self._frame: pd.DataFrame | None = None
         self._X: np.ndarray | None = None
         self._ids: list[str] | None = None
         self._id_index: dict[str, int] | None = None
+        self._n_stored = meta.get("n_items", "-1")
 
     # ------------------------------------------------------------------ opening
 
@@ -329,16 +517,24 @@ class Project:
         path = Path(path)
         if path.exists() and (not path.is_dir() or any(p.name != EMBEDDINGS_DIR for p in path.iterdir())):
             raise ProjectError(f"{path} already exists and is not an empty folder; choose a new project folder.")
+        classes = _check_create_args(classes, seed, id_column)
         if isinstance(items, pd.DataFrame):
             frame, source = items.reset_index(drop=True).copy(), "the items"
             frame.columns = [str(c) for c in frame.columns]
+        elif isinstance(items, (str, Path)):
+            frame, source = read_table(items, id_column=id_column), str(items)
         else:
-            frame, source = read_table(items), str(items)
+            raise InputError(f"items must be a file path or a pandas DataFrame, not {type(items).__name__}.")
         ids = select_column(frame, id_column, source)
         check_unique_ids(ids, source, id_column)
-        str_ids = ids.astype(str)
+        str_ids = ids.map(lambda v: v if isinstance(v, str) else str(v))  # verbatim: spaces and zeros kept
         if str_ids.duplicated().any():
             raise InputError(f"{source}: ids of column {id_column!r} are not unique once written as text.")
+        long_ids = str_ids.str.len() > MAX_FIELD
+        if long_ids.any():
+            row = int(np.flatnonzero(long_ids.to_numpy())[0])
+            raise InputError(f"{source}, row {row + 1}: the id in column {id_column!r} is "
+                             f"{len(str_ids.iloc[row])} characters long; ids may have at most {MAX_FIELD}.")
         featurizer_info = None
         if not features and not feature_prefix and (text or image):
             # raw items: embed the text or image column once; the vectors are stored with the items
@@ -363,6 +559,8 @@ class Project:
         if text and image:
             raise InputError("Give at most one of --text COL and --image COL.")
         classes = [str(c).strip() for c in classes]
+        if any(len(c) > MAX_FIELD for c in classes):
+            raise InputError(f"Class names may have at most {MAX_FIELD} characters.")
         if len(classes) < 2 or any(not c for c in classes):
             raise InputError(f"Give at least two non-empty classes (e.g. --classes cat,dog). Got {classes}.")
         if len(set(classes)) != len(classes):
@@ -372,6 +570,7 @@ class Project:
             if getattr(cost, "mode", None) == "per-class":
                 cost.check_classes(classes)
             cost = cost.to_dict()
+        budget = fit_budget(budget, len(frame))  # more labels than items can never be bought
         config = {
             "classes": classes, "epsilon": float(epsilon), "delta": float(delta), "bound": bound, "model": model,
             "budget": budget, "validation_size": validation_size, "seed_size": seed_size,
@@ -386,16 +585,20 @@ class Project:
 
         if image:
             base = Path(items).parent if not isinstance(items, pd.DataFrame) else Path.cwd()
-            path.mkdir(parents=True, exist_ok=True)
             frame[image] = [None if pd.isna(v) else _relative_image(base, str(v), path) for v in frame[image]]
-        path.mkdir(parents=True, exist_ok=True)
-        tmp = path / (ITEMS_FILE + ".tmp")
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path / ITEMS_FILE)
-
-        project_uuid = str(uuidlib.uuid4())
-        url = db or f"sqlite:///{(path / DB_FILE).resolve()}"
-        store = Store(url, busy_timeout=_busy_timeout(), label=str(path))
+        # built in a temporary sibling folder, renamed into place only when complete: a failed init
+        # (a bad --db, an unreachable server) leaves nothing that blocks a retry
+        build = _start_build(path)
+        try:
+            tmp = build / (ITEMS_FILE + ".tmp")
+            frame.to_parquet(tmp, index=False)
+            os.replace(tmp, build / ITEMS_FILE)
+            project_uuid = str(uuidlib.uuid4())
+            url = db or f"sqlite:///{(build / DB_FILE).resolve()}"
+            store = Store(url, busy_timeout=_busy_timeout(), label=str(path))
+        except BaseException:
+            _abandon_build(build)
+            raise
         try:
             store.migrate()
             store.set_project_key(project_uuid)
@@ -418,10 +621,17 @@ class Project:
                     store.create_batch(conn, 0, "training", seed_idx.tolist())
         except BaseException:
             store.close()
+            _abandon_build(build)
             raise
-        marker = {"format": FORMAT, "version": 1, "uuid": project_uuid, "db": None if db is None else db}
-        _atomic_write(path / PROJECT_FILE, (json.dumps(marker, indent=2) + "\n").encode())
-        store.close()
+        try:
+            marker = {"format": FORMAT, "version": 1, "uuid": project_uuid, "db": None if db is None else db}
+            _atomic_write(build / PROJECT_FILE, (json.dumps(marker, indent=2) + "\n").encode())
+            store.close()
+            _finish_build(build, path)
+        except BaseException:
+            store.close()
+            _abandon_build(build)
+            raise
         return cls.open(path, db=db)
 
     @classmethod
@@ -446,9 +656,10 @@ class Project:
         url = db or os.environ.get("SURELABEL_DB") or marker.get("db") or f"sqlite:///{(path / DB_FILE).resolve()}"
         if url.startswith("sqlite") and not db and not marker.get("db") and not (path / DB_FILE).is_file():
             raise ProjectError(f"{path} is not a usable project: its database {DB_FILE} is missing.")
+        _check_sqlite_file(url, path)  # never let opening create (or write a schema into) a database file
         store = Store(url, busy_timeout=_busy_timeout(), label=str(path))
         try:
-            store.migrate()
+            _open_schema(store, path)
             with store.read() as conn:
                 meta = store.get_meta(conn)
             if meta.get("project_uuid") != marker.get("uuid"):
@@ -456,6 +667,7 @@ class Project:
             store.set_project_key(meta["project_uuid"])
             if not (path / ITEMS_FILE).is_file():
                 raise ProjectError(f"{path} is not a usable project: {ITEMS_FILE} is missing.")
+            _check_meta(meta, path)
             return cls(path, store, meta)
         except BaseException:
             store.close()
@@ -478,9 +690,9 @@ class Project:
 
     @property
     def frame(self) -> pd.DataFrame:
-        """The items, as given at ``init``."""
+        """The items, as given at ``init`` (refused if ``items.parquet`` no longer matches the store)."""
         if self._frame is None:
-            self._frame = pd.read_parquet(self.path / ITEMS_FILE)
+            self._frame = _read_items(self.path, self.config["id_column"], int(self._n_stored))
         return self._frame
 
     @property
@@ -504,9 +716,14 @@ class Project:
         return len(self.item_ids)
 
     def index_of(self, item_id: Any) -> int | None:
+        """The row of the item whose id is exactly ``item_id`` (text compared byte for byte; no trimming)."""
         if self._id_index is None:
             self._id_index = {v: i for i, v in enumerate(self.item_ids)}
-        return self._id_index.get(str(item_id))
+        if not isinstance(item_id, str):
+            if isinstance(item_id, (bool, float, dict, list, tuple, set)) or item_id is None:
+                return None
+            item_id = str(item_id)
+        return self._id_index.get(item_id)
 
     def display(self, index: int) -> dict[str, Any]:
         """What a person sees of an item: its id and its text, image path or feature values."""
@@ -617,19 +834,24 @@ class Project:
         twice); a different label for an item of a batch that is still open corrects it. An
         answer for an item that no open batch holds is refused, naming the item.
         """
+        if isinstance(answers, (str, bytes, Answer)) or not isinstance(answers, Sequence):
+            raise InputError(f"answers must be a list of Answer objects, not {type(answers).__name__}.")
         if not answers:
             raise InputError(f"{source_name} hold no answers.")
+        annotator = _checked_name(annotator, "annotator")
         seen: dict[str, str] = {}
         resolved: list[tuple[Answer, int]] = []
         for a in answers:
+            a = _checked_answer(a, source_name)
             where = a.where or source_name
             idx = self.index_of(a.item_id)
             if idx is None:
-                raise InputError(f"{where}: unknown item id {a.item_id!r}; it is not one of the project's items.")
+                raise InputError(f"{where}: unknown item id {short(a.item_id)}; it is not one of the project's "
+                                 "items.")
             if a.label not in self.class_index and _integral(a.label) in self.class_index:
                 a = replace(a, label=_integral(a.label))  # "3.0": a whole number written by a float column
             if a.label not in self.class_index:
-                raise InputError(f"{where}: unknown class {a.label!r} for item {a.item_id!r}; "
+                raise InputError(f"{where}: unknown class {short(a.label)} for item {short(a.item_id)}; "
                                  f"classes: {', '.join(self.classes)}.")
             if str(a.item_id) in seen:
                 raise InputError(f"{where}: item {a.item_id!r} is answered twice (first at {seen[str(a.item_id)]}).")
@@ -1099,6 +1321,10 @@ class Project:
     def answer(self, annotator: str, item_id: str, label: str, *, batch_id: int | None = None,
                seconds: float | None = None) -> AnswersSummary:
         """One answer from the web page: refused (:class:`StaleAnswerError`) unless the item waits for it."""
+        checked = _checked_answer(Answer(item_id, label, annotator, seconds), "the answer")
+        label, seconds, annotator = checked.label, checked.seconds, _checked_name(annotator, "annotator") or ""
+        if not annotator:
+            raise InputError("The annotator must be a non-empty name.")
         idx = self.index_of(item_id)
         if idx is None:
             raise InputError(f"Unknown item id {item_id!r}.")

@@ -26,7 +26,15 @@ STOP_REASONS = {
 
 @dataclass(frozen=True)
 class RoundReport:
-    """One round: the model trained, the thresholds certified and what they labeled."""
+    """One round: the model trained, the thresholds certified and what they labeled.
+
+    ``union_upper_bound`` is the certified bound on the error rate of *all* auto-labels so far
+    (the overall promise). ``upper_bounds`` holds a class's own certified bound only under the
+    per-class promise (``None`` otherwise). ``class_estimates`` gives, per class, the validation
+    estimate of its auto-label error with a 90 % interval — an estimate, not a certificate —
+    and whether the overall mode's guard kept the class out. ``delta`` is the part of the
+    failure probability this round's tests used.
+    """
 
     round: int
     n_train: int
@@ -43,6 +51,7 @@ class RoundReport:
     human_labels_total: int
     coverage: float
     note: str = ""
+    class_estimates: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -137,7 +146,13 @@ class AutoLabelResult:
         return out
 
     def per_class(self, y_true: Any | None = None) -> list[dict[str, Any]]:
-        """Auto-labels per class (and their realised error when ``y_true`` is given)."""
+        """Auto-labels per class (and their realised error when ``y_true`` is given).
+
+        ``certified_bound`` is the class's own certified bound (per-class promise only, else
+        ``None``: under the overall promise only the union is certified). ``estimate`` and
+        ``estimate_interval`` are the last round's validation estimate of the class's
+        auto-label error with its 90 % interval: an estimate, not a promise.
+        """
         rows = []
         m = self.auto_mask
         y = None if y_true is None else np.asarray(y_true, dtype=object)
@@ -147,7 +162,10 @@ class AutoLabelResult:
             row: dict[str, Any] = {"class": c, "auto_labeled": int(sel.sum())}
             if last is not None:
                 row["threshold"] = last.thresholds.get(str(c))
-                row["upper_bound"] = last.upper_bounds.get(str(c))
+                row["certified_bound"] = last.upper_bounds.get(str(c))
+                ce = last.class_estimates.get(str(c), {})
+                row["estimate"] = ce.get("estimate")
+                row["estimate_interval"] = ce.get("interval")
             if y is not None:
                 row["error"] = float(np.mean(y[sel] != c)) if sel.any() else None
             rows.append(row)

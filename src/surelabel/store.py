@@ -30,7 +30,6 @@ Tables (see ``docs/project.md``)::
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import time
@@ -39,6 +38,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from filelock import FileLock
+from filelock import Timeout as LockTimeout
 from sqlalchemy import (
     CheckConstraint,
     Column,
@@ -240,6 +241,19 @@ MIGRATIONS: list[Callable[[Connection], None]] = [
 ]
 SCHEMA_VERSION = len(MIGRATIONS)
 
+
+def _tables_by_version() -> list[set[str]]:
+    """``[i]``: the tables version ``i + 1`` of the schema adds (so a damaged version can be named)."""
+    out, md = [], MetaData()
+    for schema in (_schema_v1, _schema_v2, _schema_v3):
+        before = set(md.tables)
+        schema(md)
+        out.append(set(md.tables) - before)
+    return out
+
+
+TABLES_BY_VERSION = _tables_by_version()
+
 _MD = MetaData()
 _schema_v1(_MD)
 _schema_v2(_MD)
@@ -392,19 +406,16 @@ class Store:
         deadline = time.monotonic() + timeout
         if self.dialect == "sqlite":
             assert self.lock_path is not None
-            with open(self.lock_path, "a+b") as fh:
-                while True:
-                    try:
-                        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                        break
-                    except BlockingIOError:
-                        if time.monotonic() >= deadline:
-                            raise self._busy() from None
-                        time.sleep(0.05)
-                try:
-                    yield
-                finally:
-                    fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+            # a portable file lock (fcntl on POSIX, msvcrt on Windows), released if the process dies
+            lock = FileLock(str(self.lock_path), timeout=max(timeout, 0.0), thread_local=False)
+            try:
+                lock.acquire(poll_interval=0.05)
+            except LockTimeout:
+                raise self._busy() from None
+            try:
+                yield
+            finally:
+                lock.release()
             return
         key = _advisory_key(f"step:{self._lock_key}")
         try:
@@ -455,10 +466,48 @@ class Store:
         with self.write() as conn:
             version = self._version(conn)  # another process may have migrated meanwhile
             self._check_not_newer(version)
+            self._check_not_ahead(conn, version)
             for v in range(version, target):
                 MIGRATIONS[v](conn)
                 _set_meta(conn, "schema_version", str(v + 1))
             return max(version, target)
+
+    def _check_not_ahead(self, conn: Connection, version: int) -> None:
+        """Refuse to migrate a database whose tables are newer than its recorded version (it was altered)."""
+        present = set(inspect(conn).get_table_names())
+        ahead = sorted(present & set().union(*TABLES_BY_VERSION[version:]))
+        if ahead:
+            raise StoreError(
+                f"The database of {self.label} is damaged: its schema_version says {version} but it already "
+                f"holds table(s) {', '.join(ahead)} of a later version; restore it from a backup "
+                "(surelabel check names every problem)."
+            )
+
+    def schema_problems(self) -> list[str]:
+        """What is wrong with the schema (a version other than this code's, missing tables); empty if none.
+
+        Reads only: a database is never created or migrated here.
+        """
+        with self.read() as conn:
+            present = set(inspect(conn).get_table_names())
+            if "meta" not in present:
+                return ["the database holds no surelabel schema (no 'meta' table)"]
+            try:
+                version = self._version(conn)
+            except StoreError as exc:
+                return [str(exc)]
+        problems = []
+        if version != SCHEMA_VERSION:
+            problems.append(f"schema_version is {version}, this surelabel writes {SCHEMA_VERSION}")
+        expected = set().union(*TABLES_BY_VERSION[:max(0, min(version, SCHEMA_VERSION))])
+        ahead = sorted(present & set().union(*TABLES_BY_VERSION[max(0, version):]))
+        missing = sorted(expected - present)
+        if missing:
+            problems.append(f"table(s) {', '.join(missing)} are missing")
+        if ahead and version < SCHEMA_VERSION:
+            problems.append(f"table(s) {', '.join(ahead)} of a later schema exist although schema_version "
+                            f"says {version}")
+        return problems
 
     # ------------------------------------------------------------ meta
 

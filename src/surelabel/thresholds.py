@@ -34,13 +34,26 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import ArrayLike
 
-from .bounds import binomial_safe_rate, clopper_pearson_upper, hoeffding_upper, paper_upper
+from .bounds import binomial_safe_rate, clopper_pearson_interval, clopper_pearson_upper, hoeffding_upper, paper_upper
 
-__all__ = ["ThresholdEstimate", "estimate_thresholds", "select_confident", "BOUNDS", "min_certifiable_size"]
+__all__ = [
+    "ThresholdEstimate",
+    "estimate_thresholds",
+    "select_confident",
+    "BOUNDS",
+    "GUARANTEES",
+    "min_certifiable_size",
+    "eligible_classes",
+]
 
 #: Names accepted by ``bound=``.
 BOUNDS = ("clopper-pearson", "hoeffding", "paper")
 SEARCHES = ("union", "per-class")
+#: What a promise covers: the auto-labeled set as a whole, or every class's auto-labels on their own.
+GUARANTEES = ("overall", "per-class")
+
+#: Confidence of the two-sided interval shown beside each class's validation error estimate.
+ESTIMATE_CONFIDENCE = 0.9
 
 #: Default minimum number of validation points predicted as a class for it to be auto-labeled.
 DEFAULT_MIN_SUPPORT = {"clopper-pearson": 10, "hoeffding": 10, "paper": 26}
@@ -73,8 +86,15 @@ class ThresholdEstimate:
     error : ndarray of float, shape (K,)
         ``n_errors / n_selected``.
     upper_bound : ndarray of float, shape (K,)
-        The bound that admitted the class: the union's bound for ``search="union"``, the
-        class's own otherwise.
+        A class's *own* certified bound (``search="per-class"``); ``nan`` with
+        ``search="union"``, where only the union is certified (``union_upper_bound``).
+    class_lower, class_upper : ndarray of float, shape (K,)
+        Two-sided ``ESTIMATE_CONFIDENCE`` (90 %) Clopper–Pearson interval around each class's
+        validation error estimate among its selected points (earlier rounds' evidence
+        included). An *estimate* with its uncertainty, not a certificate.
+    guarded : ndarray of bool, shape (K,)
+        Classes the overall mode's guard kept from being auto-labeled because their own
+        validation evidence put their error clearly above ``epsilon``.
     target : float
         The level the bound had to meet (``epsilon``, or less when the pool's finite size is
         accounted for).
@@ -98,11 +118,19 @@ class ThresholdEstimate:
     union_n_errors: int
     union_upper_bound: float
     n_tests: int = 0
+    class_lower: np.ndarray | None = None
+    class_upper: np.ndarray | None = None
+    guarded: np.ndarray | None = None
     extra: dict = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         # frozen means frozen: the arrays are read-only views, so a certificate cannot be edited afterwards
-        for name in ("thresholds", "support", "n_selected", "n_errors", "error", "upper_bound"):
+        K = np.shape(self.thresholds)[0]
+        for name, fill in (("class_lower", np.nan), ("class_upper", np.nan), ("guarded", False)):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.full(K, fill))
+        for name in ("thresholds", "support", "n_selected", "n_errors", "error", "upper_bound", "class_lower",
+                     "class_upper", "guarded"):
             arr = np.array(getattr(self, name), copy=True)
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
@@ -134,6 +162,9 @@ class ThresholdEstimate:
             "n_errors": self.n_errors.tolist(),
             "error": clean(self.error),
             "upper_bound": clean(self.upper_bound),
+            "class_interval": [[lo, hi] for lo, hi in zip(clean(self.class_lower), clean(self.class_upper))],
+            "interval_confidence": ESTIMATE_CONFIDENCE,
+            "guarded": [bool(g) for g in self.guarded],
             "union_n_selected": self.union_n_selected,
             "union_n_errors": self.union_n_errors,
             "union_upper_bound": None if not np.isfinite(self.union_upper_bound) else self.union_upper_bound,
@@ -324,6 +355,7 @@ def estimate_thresholds(
     pool_delta: float | None = None,
     prior_n: ArrayLike = 0,
     prior_errors: ArrayLike = 0,
+    guard_delta: float | None = None,
 ) -> ThresholdEstimate:
     """Find per-class confidence thresholds whose auto-labeling error is at most ``epsilon``.
 
@@ -346,7 +378,11 @@ def estimate_thresholds(
         A class with fewer validation points predicted as it is never auto-labeled
         (``inf``). Defaults to 10, or 26 (the reference code's "more than 25") for ``paper``.
     search : {"union", "per-class"}
-        Certified bounds only: one threshold for the union of classes, or one per class.
+        Certified bounds only. ``union``: one threshold shared by the classes, certified on
+        their union (the *overall* promise). ``per-class``: each class certified on its own
+        (the *per-class* promise, jointly over classes): ``delta`` is split evenly over the
+        classes whose validation support could certify anything at that share — chosen from
+        counts alone (:func:`eligible_classes`) — instead of over all ``K``.
     c1 : float
         The ``paper`` heuristic's constant.
     start_errors : int, optional
@@ -357,14 +393,21 @@ def estimate_thresholds(
         Scores and predictions of the unlabeled pool the thresholds will be applied to.
         When given, the promise is made about the realised share of wrong labels among the
         ``n_auto_labeled`` items already auto-labeled plus the ones these thresholds add.
-    n_auto_labeled : int
-        Items auto-labeled earlier under the same promise.
+    n_auto_labeled : int or array of shape (K,)
+        Items auto-labeled earlier under the same promise (per class for ``per-class``).
     pool_delta : float, optional
         Part of the failure probability spent on the pool's finite size; default ``delta``.
     prior_n, prior_errors : int or array of shape (K,), default 0
         Certified bounds only: validation points (and their errors) retired in earlier
         rounds because they fell in an auto-labeled region, per predicted class. They stay
         part of the evidence, so each round certifies the *cumulative* auto-labeled region.
+    guard_delta : float, optional
+        ``search="union"`` only: after the union threshold is certified, a class whose
+        newly selected validation points show its error above ``epsilon`` (Clopper–Pearson
+        lower bound at ``guard_delta`` split over the classes) is not auto-labeled
+        (``guarded``). Dropping a region whose error rate is above the union's can only lower
+        the union's rate, so the promise keeps holding, at ``delta + guard_delta``
+        (``docs/guarantee.md``).
 
     Returns
     -------
@@ -449,10 +492,13 @@ def estimate_thresholds(
         if np.isfinite(thr):
             thresholds[supported] = thr
             class_bound[supported] = ucb
-    else:  # per-class certified search, delta split over the classes
-        delta_c = delta / K
+    else:  # per-class certified search, delta split over the classes that could certify anything
+        eligible = eligible_classes(support + prior_n_c, epsilon, delta, bound, supported)
+        k_eff = max(int(eligible.sum()), 1)
+        delta_c, pool_delta_c = delta / k_eff, pool_delta / k_eff
+        n_auto_c = np.broadcast_to(np.asarray(n_auto_labeled, dtype=np.int64), (K,))
         targets = []
-        for c in np.flatnonzero(supported):
+        for c in np.flatnonzero(eligible):
             in_c = p == c
             vs = s[in_c]
             order, ends = _descending(vs)
@@ -466,8 +512,8 @@ def estimate_thresholds(
                 delta=delta_c,
                 epsilon=epsilon,
                 pool_scores=None if ps is None else ps[pm == c],
-                n_auto_labeled=n_auto_labeled,
-                pool_delta=pool_delta,
+                n_auto_labeled=int(n_auto_c[c]),
+                pool_delta=pool_delta_c,
                 prior_n=int(prior_n_c[c]),
                 prior_errors=int(prior_k_c[c]),
             )
@@ -478,6 +524,19 @@ def estimate_thresholds(
         target = float(min(targets)) if targets else epsilon
 
     selected = s >= thresholds[p]
+    guarded = np.zeros(K, dtype=bool)
+    if guard_delta is not None and search == "union" and bound != "paper" and selected.any():
+        guarded = _guard(p, wrong, selected, K, epsilon, _check_unit("guard_delta", guard_delta))
+        if guarded.any() and ps is not None:
+            # the pool's target falls with the number of auto-labels: keep the guard only if the union's
+            # certified bound still meets the target for the items that remain
+            keep_pool = (ps >= thresholds[pm]) & ~guarded[pm]
+            n_prior = int(np.sum(n_auto_labeled))
+            if class_bound[supported].size and binomial_safe_rate(
+                    np.array([n_prior + int(keep_pool.sum())]), epsilon, pool_delta)[0] < np.nanmax(class_bound):
+                guarded[:] = False
+        thresholds[guarded] = np.inf
+        selected = s >= thresholds[p]
     n_selected = np.bincount(p[selected], minlength=K)[:K]
     n_errors = np.bincount(p[selected & wrong], minlength=K)[:K]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -489,6 +548,20 @@ def estimate_thresholds(
         cn, ck = u_n + int(prior_n_c.sum()), u_k + int(prior_k_c.sum())
         union_ub = float(_upper(bound, np.array([ck]), np.array([cn]), delta, c1)[0]) if cn and u_n else math.nan
     class_bound = np.where(np.isfinite(thresholds), class_bound, np.nan)
+    if search == "union" and bound != "paper":
+        union_certified = class_bound[np.isfinite(class_bound)]
+        union_ub_cert = float(union_certified[0]) if union_certified.size else math.nan
+        class_bound = np.full(K, np.nan)  # only the union is certified: no class gets a bound of its own
+    else:
+        union_ub_cert = math.nan
+    # each class's estimate with its interval, over its selected points and its earlier evidence
+    est_n = n_selected + np.where(np.isfinite(thresholds), prior_n_c, 0)
+    est_k = n_errors + np.where(np.isfinite(thresholds), prior_k_c, 0)
+    lo, hi = clopper_pearson_interval(est_k, est_n, ESTIMATE_CONFIDENCE)
+    lo = np.where(est_n > 0, lo, np.nan)
+    hi = np.where(est_n > 0, hi, np.nan)
+    if np.isfinite(union_ub_cert):
+        union_ub = union_ub_cert
     return ThresholdEstimate(
         thresholds=thresholds,
         support=support.astype(np.int64),
@@ -506,7 +579,53 @@ def estimate_thresholds(
         union_n_errors=u_k,
         union_upper_bound=union_ub,
         n_tests=n_tests,
+        class_lower=lo,
+        class_upper=hi,
+        guarded=guarded,
     )
+
+
+def eligible_classes(support: ArrayLike, epsilon: float, delta: float, bound: str,
+                     supported: ArrayLike | None = None) -> np.ndarray:
+    """Classes the per-class promise splits ``delta`` over: a mask decided from counts alone.
+
+    The largest ``k`` such that ``k`` classes each have enough validation points to be
+    certified at ``delta / k`` with no error at all (:func:`min_certifiable_size`); those ``k``
+    classes, by decreasing support (ties by class index). A class that could never be
+    certified does not dilute the others' share. Counts of *predicted* classes use the
+    features only, never the labels, so the split is fixed before any label is read.
+
+    Examples
+    --------
+    >>> eligible_classes([500, 400, 30, 5], epsilon=0.05, delta=0.05, bound="clopper-pearson").tolist()
+    [True, True, False, False]
+    """
+    n = np.asarray(support, dtype=np.int64).ravel()
+    ok = np.ones(n.shape, dtype=bool) if supported is None else np.asarray(supported, dtype=bool)
+    order = sorted(np.flatnonzero(ok).tolist(), key=lambda c: (-int(n[c]), c))
+    best = 0
+    for k in range(1, len(order) + 1):
+        if n[order[k - 1]] >= min_certifiable_size(float(epsilon), float(delta) / k, bound, 0):
+            best = k
+    out = np.zeros(n.shape, dtype=bool)
+    out[order[:best]] = True
+    return out
+
+
+def _guard(pred: np.ndarray, wrong: np.ndarray, selected: np.ndarray, n_classes: int, epsilon: float,
+           guard_delta: float) -> np.ndarray:
+    """Classes whose newly selected validation points put their error clearly above ``epsilon``.
+
+    A one-sided Clopper–Pearson *lower* bound at ``guard_delta`` split over the classes with
+    selected points: with probability at least ``1 - guard_delta``, every class it flags has
+    an error rate above ``epsilon``.
+    """
+    n = np.bincount(pred[selected], minlength=n_classes)[:n_classes]
+    k = np.bincount(pred[selected & wrong], minlength=n_classes)[:n_classes]
+    m = max(int((n > 0).sum()), 1)
+    # lower bound on p from k of n: 1 - (upper bound on 1 - p from n - k of n)
+    lower = 1.0 - clopper_pearson_upper(n - k, n, guard_delta / m)
+    return (n > 0) & (lower > epsilon)
 
 
 def select_confident(scores: ArrayLike, y_pred: ArrayLike, thresholds: ArrayLike) -> np.ndarray:
