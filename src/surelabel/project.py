@@ -505,11 +505,16 @@ class Project:
         featurizer: str | None = None,
         quiet: bool | None = None,
         cost: Any = None,
+        media_roots: Sequence[str | Path] | None = None,
     ) -> Project:
         """Make a project folder from an items table (CSV / Parquet / JSONL file or DataFrame).
 
         Round 0's work is queued at once: the validation batch and the seed batch, drawn with
         ``seed`` exactly as :class:`~surelabel.AutoLabeler` draws them.
+
+        With an ``image`` column every image path must resolve (symlinks followed) inside the
+        items file's folder or one of ``media_roots`` (for a DataFrame: ``media_roots``, else the
+        current folder); the web page serves files from nowhere else (:mod:`surelabel.media`).
         """
         from .io import check_unique_ids, read_table, select_column
         from .models import make_model
@@ -535,6 +540,17 @@ class Project:
             row = int(np.flatnonzero(long_ids.to_numpy())[0])
             raise InputError(f"{source}, row {row + 1}: the id in column {id_column!r} is "
                              f"{len(str_ids.iloc[row])} characters long; ids may have at most {MAX_FIELD}.")
+        roots: list[str] = []
+        if image:
+            from .media import check_image_column, stored_roots
+
+            select_column(frame, image, source)
+            from_file = not isinstance(items, pd.DataFrame)
+            base = Path(items).parent if from_file else Path.cwd()
+            allowed = ([base] if from_file or media_roots is None else []) + list(media_roots or [])
+            check_image_column(frame[image], ids=str_ids.tolist(), base=base, roots=allowed, project=path,
+                               source=source)
+            roots = stored_roots(allowed, path)
         featurizer_info = None
         if not features and not feature_prefix and (text or image):
             # raw items: embed the text or image column once; the vectors are stored with the items
@@ -578,6 +594,8 @@ class Project:
             "id_column": id_column, "feature_columns": feature_cols, "text_column": text, "image_column": image,
             "embedding_column": embedding, "featurizer": featurizer_info, "cost": cost,
         }
+        if image:
+            config["media_roots"] = roots
         tbal = _tbal_config(config)
         config.update(validation_size=tbal.validation_size, seed_size=tbal.seed_size, batch_size=tbal.batch_size)
         n = X.shape[0]
@@ -743,15 +761,29 @@ class Project:
                 out["fields"] = {c: _plain(row[c]) for c in cols[:24]}
         return out
 
-    def image_path(self, index: int) -> Path | None:
+    def image_path(self, index: int, *, media_roots: Sequence[str | Path] = ()) -> Path | None:
+        """The item's image file, resolved (symlinks followed); ``None`` when it has none or a URL.
+
+        Raises :class:`~surelabel.media.MediaPathError` when the file lies outside the folders
+        allowed at ``init`` (and ``media_roots``, e.g. ``serve --media-root``) or inside the
+        project folder: such a file is never handed out.
+        """
+        from .media import MediaPathError, is_inside, is_url, project_roots
+
         image = self.config.get("image_column")
         if not image:
             return None
         value = self.frame.iloc[int(index)][image]
-        if value is None or pd.isna(value):
+        if value is None or pd.isna(value) or is_url(str(value)):
             return None
         p = Path(str(value))
-        return p if p.is_absolute() else (self.path / p)
+        p = (p if p.is_absolute() else (self.path / p)).resolve()
+        if not is_inside(p, project_roots(self.config, self.path, media_roots), forbidden=[self.path]):
+            raise MediaPathError(
+                f"The image of item {self.item_ids[index]!r} is outside the folders images may be served from; "
+                "if it is meant to be shown, serve with --media-root FOLDER."
+            )
+        return p
 
     # ------------------------------------------------------------------ reading state
 
