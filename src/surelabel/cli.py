@@ -168,7 +168,7 @@ def main() -> None:
 
 @main.command()
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-@click.option("--seed", default=0, show_default=True, help="Random seed.")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed.")
 @friendly_errors
 def demo(as_json: bool, seed: int) -> None:
     """Run TBAL on built-in data (unit ball, digits) with a simulated annotator."""
@@ -249,7 +249,7 @@ def _embed_raw(data: Path, text_column: str | None, image_column: str | None, im
               "[default: logreg]")
 @click.option("--score", help="max_proba, margin, neg_entropy or energy.  [default: max_proba]")
 @click.option("--query", help="random, margin, least_confident, entropy or margin_random.  [default: margin_random]")
-@click.option("--seed", type=int, help="Random seed; same seed, same labels.  [default: 0]")
+@click.option("--seed", type=click.IntRange(min=0), help="Random seed; same seed, same labels.  [default: 0]")
 @click.option("--out", type=click.Path(path_type=Path), help="Write labels to .parquet, .csv or .jsonl.")
 @click.option("--class-report", is_flag=True,
               help="Also report per class: hard to certify, cheap, and where the next labels buy the most "
@@ -321,7 +321,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
                     "dim": embeddings.dim, "cached": embeddings.n_cached, "computed": embeddings.n_computed}
     else:
         embedded = None
-        frame = read_table(data)
+        frame = read_table(data, id_column=id_column)
         cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
         X, _ = select_features(frame, source, features=cols, prefix=feature_prefix,
                                exclude={"label": label_column, "id": id_column})
@@ -352,6 +352,13 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         id_series = select_column(frame, id_column, source)
         check_unique_ids(id_series, source, id_column)
         ids = id_series.to_numpy()
+    from .limits import fit_budget
+
+    capped = fit_budget(budget, X.shape[0])  # more labels than items can never be bought
+    if capped < budget:
+        click.echo(f"Note: --budget {budget} is more labels than the {X.shape[0]} items; capped at {capped}.",
+                   err=True)
+    budget = capped
     labeler = AutoLabeler(
         make_model(model, seed),
         epsilon=epsilon,

@@ -1,4 +1,4 @@
-"""The project commands of ``surelabel``: init, next, import, step, status, export, serve, example.
+"""The project commands of ``surelabel``: init, next, import, step, status, export, check, serve, example.
 
 Thin like the rest of the CLI: parse, call :class:`~surelabel.project.Project`, print (a
 sentence or a table for people, one JSON object with ``--json``). ``surelabel run`` on a
@@ -116,7 +116,7 @@ def _next_hint(s: dict[str, Any], directory: Path) -> str:
 @click.option("--score", default="max_proba", show_default=True, help="max_proba, margin, neg_entropy or energy.")
 @click.option("--query", default="margin_random", show_default=True,
               help="random, margin, least_confident, entropy or margin_random.")
-@click.option("--seed", type=int, default=0, show_default=True,
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Random seed, stored: the same items, settings, seed and answers give the same labels.")
 @click.option("--price", type=float, help="Price of one human label: status reports the money spent.")
 @click.option("--prices", type=click.Path(path_type=Path), help="Price per class: CSV (class,price) or JSON.")
@@ -164,6 +164,9 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
                         db=db, cost=cost) as project:
         s = project.status()
         config = project.config
+    if s["budget"] < budget:
+        click.echo(f"Note: --budget {budget} is more labels than the {s['n_items']} items; "
+                   f"capped at {s['budget']}.", err=True)
     if as_json:
         emit_json(_clean({**s, "config": config}))
         return
@@ -195,7 +198,7 @@ def next_cmd(directory: Path, fmt: str | None, out: Path | None, label_config: P
 
     Example: surelabel next proj --out batch.csv
     """
-    from .exchange import batch_rows, write_batch
+    from .exchange import batch_rows, check_out_folder, write_batch
     from .exchange import label_config as make_config
 
     by_suffix = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "labelstudio"}
@@ -205,8 +208,9 @@ def next_cmd(directory: Path, fmt: str | None, out: Path | None, label_config: P
             raise InputError(f"Cannot write {out}: use a .csv, .jsonl or .json (Label Studio) file name.")
         if fmt is not None and by_suffix[suffix] != fmt:
             raise InputError(f"--format {fmt} does not match {out}'s extension; rename the file or drop --format.")
-        if not out.resolve().parent.is_dir():
-            raise InputError(f"Cannot write {out}: folder {out.parent} does not exist; create it first.")
+        check_out_folder(out)
+    if label_config is not None:
+        check_out_folder(label_config)
     if fmt is None:
         fmt = by_suffix.get(out.suffix.lower(), "csv") if out is not None else "csv"
     with _open(directory, db) as project:
@@ -355,8 +359,12 @@ def export_cmd(directory: Path, out: Path, fmt: str | None, label_config: Path |
 
     Example: surelabel export proj --out labels.parquet
     """
+    from .exchange import check_out_folder
     from .exchange import label_config as make_config
 
+    check_out_folder(out)
+    if label_config is not None:
+        check_out_folder(label_config)
     with _open(directory, db) as project:
         path = project.export(out, fmt)
         s = project.status()
@@ -370,6 +378,35 @@ def export_cmd(directory: Path, out: Path, fmt: str | None, label_config: Path |
         return
     click.echo(f"Wrote {s['n_items']} item(s) to {path}: {s['n_auto']} auto-labeled, "
                f"{s['human_labels']['total']} labeled by people.")
+
+
+@main.command("check")
+@click.argument("directory", type=click.Path(path_type=Path))
+@_db_option
+@_json_option
+@friendly_errors
+def check_cmd(directory: Path, db: str | None, as_json: bool) -> None:
+    """Verify the project's store without changing it: prints "ok" (exit 0) or each problem (exit 1).
+
+    Checks the database (SQLite integrity_check, schema version and tables), the stored settings,
+    items.parquet against the stored items, and every label against the classes.
+
+    Example: surelabel check proj
+    """
+    from .check import check_project
+
+    problems = check_project(directory, db=db)
+    if as_json:
+        emit_json({"project": str(directory), "ok": not problems, "problems": problems})
+    elif not problems:
+        click.echo("ok")
+    else:
+        for p in problems:
+            click.echo(f"Problem: {p}.")
+        click.echo(f"Error: {directory} has {len(problems)} problem(s); restore the damaged file(s) from a backup.",
+                   err=True)
+    if problems:
+        sys.exit(1)
 
 
 def simulate_project(directory: Path, column: str, out: Path | None, db: str | None, as_json: bool) -> None:
