@@ -1,4 +1,4 @@
-"""The project commands of ``surelabel``: init, next, import, step, status, export, check, serve, example.
+"""The project commands of ``surelabel``: init, next, import, step, status, export, check, serve, annotators, example.
 
 Thin like the rest of the CLI: parse, call :class:`~surelabel.project.Project`, print (a
 sentence or a table for people, one JSON object with ``--json``). ``surelabel run`` on a
@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from .cli import _clean, _pct, emit_json, friendly_errors, main
+from .cli import _clean, _pct, emit_json, first_rounds_note, friendly_errors, main, round_progress, stop_reason_text
 from .exceptions import InputError, SurelabelError
 
 __all__ = ["simulate_project", "status_text"]
@@ -52,7 +52,7 @@ def status_text(s: dict[str, Any]) -> str:
     h = s["human_labels"]
     lines = [
         f"Project {s['project']}: {s['n_items']} items, round {s['round']}"
-        + (f", stopped ({s['stop_reason']})" if s["stop_reason"] else ""),
+        + (f", stopped: {stop_reason_text(s['stop_reason'])}" if s["stop_reason"] else ""),
         f"  coverage {_pct(s['coverage'], 1)} ({s['n_auto']} auto-labeled), promise: wrong auto-labels ≤ "
         f"{_pct(s['epsilon'], 1)} with probability ≥ {1 - s['delta']:.0%}",
         f"  human labels {h['total']} of {s['budget']} (validation {h['validation']}, training {h['training']}),"
@@ -68,20 +68,30 @@ def status_text(s: dict[str, Any]) -> str:
         lines.append(f"  batch {b['batch']} (round {b['round']}, {b['kind']}): {b['answered']}/{b['size']} answered")
     certified = [p for p in s["per_class"] if p["threshold"] is not None]
     if s["history"]:
-        lines.append("  class: threshold, certified error bound, auto-labels")
+        per_class_promise = s.get("guarantee") == "per-class"
+        lines.append("  class: threshold, validation error estimate [90 % interval]"
+                     + (", certified bound for the class" if per_class_promise else "") + ", auto-labels")
         for p in s["per_class"]:
             thr = "—" if p["threshold"] is None else f"{p['threshold']:.3g}"
-            lines.append(f"    {p['class']}: {thr}, {_pct(p['error_bound'])}, {p['auto_labeled']}")
+            lo_hi = p.get("estimate_interval") or [None, None]
+            est = "—" if p.get("estimate") is None else f"{_pct(p['estimate'])} [{_pct(lo_hi[0])}, {_pct(lo_hi[1])}]"
+            cert = f", {_pct(p['certified_bound'])}" if per_class_promise else ""
+            lines.append(f"    {p['class']}: {thr}, {est}{cert}, {p['auto_labeled']}")
         if not certified:
             lines.append("  no class is certified yet: more validation or training labels are needed")
+        elif per_class_promise:
+            lines.append("  each class's certified bound covers that class's auto-labels (jointly, with probability"
+                         f" ≥ {1 - s['delta']:.0%}); the estimates are estimates, not promises")
         elif s["union_error_bound"] is not None:
-            lines.append(f"  certified bound on the share of wrong auto-labels: {_pct(s['union_error_bound'])}")
+            lines.append(f"  overall certified bound on the share of wrong auto-labels (all classes together): "
+                         f"{_pct(s['union_error_bound'])}; the per-class figures are estimates, not promises")
     return "\n".join(lines)
 
 
 def _next_hint(s: dict[str, Any], directory: Path) -> str:
     if s["stop_reason"]:
-        return f"Stopped ({s['stop_reason']}). Export the labels: surelabel export {directory} --out labels.parquet"
+        return (f"Stopped: {stop_reason_text(s['stop_reason'])}. Export the labels: "
+                f"surelabel export {directory} --out labels.parquet")
     if s["pending"]:
         return f"{s['pending']} item(s) wait for answers: surelabel next {directory} --out batch.csv"
     return f"Every item of round {s['round']} is answered: surelabel step {directory}"
@@ -102,6 +112,9 @@ def _next_hint(s: dict[str, Any], directory: Path) -> str:
 @click.option("--feature-prefix", help="Use every column whose name starts with this prefix.")
 @click.option("--text", "text", help="Column with the text people read.")
 @click.option("--image", "image", help="Column with an image path (relative to the items file).")
+@click.option("--media-root", "media_roots", multiple=True, type=click.Path(path_type=Path),
+              help="A folder image paths may point into, besides the items file's (or --images) folder; "
+                   "repeatable. Images anywhere else are refused.")
 @click.option("--classes", required=True, help="Comma-separated class names, e.g. cat,dog,bird.")
 @click.option("--epsilon", type=float, default=0.05, show_default=True, help="Largest share of wrong auto-labels.")
 @click.option("--delta", type=float, default=0.05, show_default=True, help="Allowed failure probability.")
@@ -127,7 +140,8 @@ def _next_hint(s: dict[str, Any], directory: Path) -> str:
 @friendly_errors
 def init_cmd(directory: Path, items: Path | None, images: Path | None, featurizer: str | None,
              image_size: int | None, id_column: str | None, features: str | None, feature_prefix: str | None,
-             text: str | None, image: str | None, classes: str, epsilon: float, delta: float, bound: str,
+             text: str | None, image: str | None, media_roots: tuple[Path, ...], classes: str, epsilon: float,
+             delta: float, bound: str,
              budget: int, validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str,
              score: str, query: str, seed: int, price: float | None, prices: Path | None,
              price_per_second: float | None, db: str | None, as_json: bool) -> None:
@@ -146,8 +160,14 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
 
         items = read_image_folder(images)
         id_column, image = id_column or "id", image or "image"
+        media_roots = (images, *media_roots)
     elif not id_column:
         raise SurelabelError("Missing option '--id': the column with unique item ids.")
+    if media_roots and not image:
+        raise InputError("--media-root applies to images: add --image COLUMN or --images FOLDER.")
+    for root in media_roots:
+        if not root.is_dir():
+            raise InputError(f"--media-root {root} is not a folder; give the folder the images are in.")
     cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
     cost = _cost_model(price, prices, price_per_second)
     if image_size is not None:
@@ -161,7 +181,7 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
                         text=text, image=image, classes=[c for c in classes.split(",")], epsilon=epsilon,
                         delta=delta, bound=bound, model=model, budget=budget, validation_size=validation_size,
                         seed_size=seed_size, batch_size=batch_size, score=score, query=query, seed=seed,
-                        db=db, cost=cost) as project:
+                        db=db, cost=cost, media_roots=list(media_roots)) as project:
         s = project.status()
         config = project.config
     if s["budget"] < budget:
@@ -296,7 +316,8 @@ def step_cmd(directory: Path, partial: bool, db: str | None, as_json: bool) -> N
 
     Example: surelabel step proj
     """
-    with _open(directory, db) as project:
+    with _open(directory, db) as project, round_progress(f"surelabel step {directory}", None,
+                                                          "training, certifying, auto-labeling"):
         result = project.step(partial=partial)
         s = project.status()
     for w in result.warnings:
@@ -312,8 +333,11 @@ def step_cmd(directory: Path, partial: bool, db: str | None, as_json: bool) -> N
     bound = rep.get("union_upper_bound")
     click.echo(f"Round {result.round}: {result.n_auto_labeled} item(s) auto-labeled, coverage "
                f"{_pct(result.coverage, 1)}, certified error bound {_pct(bound)} (promise ≤ {_pct(s['epsilon'], 1)}).")
+    why = first_rounds_note(result.round, result.n_auto_labeled_total)
+    if why:  # 0 % coverage early on is expected, not a failure: say so
+        click.echo(why)
     if result.stop_reason:
-        click.echo(f"Stopped: {result.stop_reason}. Export the labels: "
+        click.echo(f"Stopped: {stop_reason_text(result.stop_reason)}. Export the labels: "
                    f"surelabel export {directory} --out labels.parquet")
     else:
         click.echo(f"Batch {result.next_batch}: {result.n_queried} item(s) to label: surelabel next {directory} "
@@ -411,7 +435,8 @@ def check_cmd(directory: Path, db: str | None, as_json: bool) -> None:
 
 def simulate_project(directory: Path, column: str, out: Path | None, db: str | None, as_json: bool) -> None:
     """``surelabel run DIR --simulate-from COL``: answer every batch from COL, through the same steps as people."""
-    with _open(directory, db) as project:
+    with _open(directory, db) as project, round_progress(f"surelabel run {directory}", None,
+                                                          "answering batches, running rounds"):
         s = project.simulate(column)
         if out is not None:
             project.export(out)
@@ -427,36 +452,161 @@ def simulate_project(directory: Path, column: str, out: Path | None, db: str | N
 
 @main.command("serve")
 @click.argument("directory", type=click.Path(path_type=Path))
-@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (local only by default).")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="Address to listen on (local only by default). Any other address needs annotator tokens.")
 @click.option("--port", type=int, default=8000, show_default=True)
+@click.option("--allowed-host", "allowed_hosts", multiple=True, metavar="NAME",
+              help="Another name browsers may reach the server by (the Host header), e.g. the public name behind "
+                   "a reverse proxy; repeatable. Others are refused (stops DNS rebinding).")
+@click.option("--media-root", "media_roots", multiple=True, type=click.Path(path_type=Path),
+              help="Also serve images from this folder (besides those allowed at init); repeatable.")
+@click.option("--require-tokens", is_flag=True,
+              help="Require annotator tokens on localhost too (always required beyond localhost).")
+@click.option("--trusted-proxy", metavar="ADDR",
+              help="Address of a reverse proxy whose X-Forwarded-Proto/-Host/-For headers are believed.")
+@click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
+              help="Requests served at once.")
 @_db_option
 @_json_option
 @friendly_errors
-def serve_cmd(directory: Path, host: str, port: int, db: str | None, as_json: bool) -> None:
-    """Serve a web page where people label the project's items, one at a time.
+def serve_cmd(directory: Path, host: str, port: int, allowed_hosts: tuple[str, ...], media_roots: tuple[Path, ...],
+              require_tokens: bool, trusted_proxy: str | None, threads: int, db: str | None, as_json: bool) -> None:
+    """Serve a web page where people label the project's items, one at a time (waitress, a production server).
 
     Several people can label at once; when a batch is complete the next round runs in the background.
+    Beyond localhost every annotator needs a token: surelabel annotators add DIR NAME prints their link.
 
     Example: surelabel serve proj --port 8000
     """
     try:
-        from .web import create_app
-    except ModuleNotFoundError as exc:  # flask is an extra
+        from waitress.server import create_server
+
+        from .web import create_app, is_loopback
+    except ModuleNotFoundError as exc:  # flask and waitress are an extra
         raise InputError(f"The web page needs {exc.name}: pip install 'surelabel[web]'.") from None
+    for root in media_roots:
+        if not root.is_dir():
+            raise InputError(f"--media-root {root} is not a folder; give the folder the images are in.")
     project = _open(directory, db)
     project.close()
     _check_port_free(host, port)
-    app = create_app(directory, db=db)
-    url = f"http://{host}:{port}/"
+    app = create_app(directory, db=db, host=host, allowed_hosts=allowed_hosts, media_roots=media_roots,
+                     require_tokens=True if require_tokens or not is_loopback(host) else None)
+    lab = app.config["SURELABEL"]
+    proxy = {} if not trusted_proxy else {
+        "trusted_proxy": trusted_proxy, "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-host",
+                                                                  "x-forwarded-for"}}
+    try:
+        server = create_server(app, host=host, port=port, threads=threads, ident="surelabel",
+                               max_request_body_size=1024 * 1024, clear_untrusted_proxy_headers=True, **proxy)
+    except OSError as exc:
+        lab.shutdown()
+        raise InputError(f"Cannot serve on {host}:{port}: {exc.strerror or exc}; pick another port with --port.") \
+            from None
+    shown = f"[{host}]" if ":" in host else host
+    url = f"http://{shown}:{port}/"
     if as_json:
         emit_json({"url": url, "project": str(directory)})
     else:
         click.echo(f"Labeling page for {directory} at {url} (Ctrl+C to stop)")
+        if not is_loopback(host) or require_tokens:
+            click.echo(f"Annotators sign in with their own link (surelabel annotators add {directory} NAME); "
+                       "put a TLS reverse proxy in front before exposing it to a network.")
     sys.stdout.flush()
     try:
-        app.run(host=host, port=port, threaded=True, use_reloader=False)
+        server.run()
+    except KeyboardInterrupt:
+        pass
     finally:
-        app.config["SURELABEL"].shutdown()
+        server.close()
+        lab.shutdown()
+
+
+@main.group("annotators")
+def annotators_group() -> None:
+    """Who may use the labeling page: per-annotator access tokens (stored hashed in the project).
+
+    Example: surelabel annotators add proj ana --host labels.example.org --port 443
+    """
+
+
+@annotators_group.command("add")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("name")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Host shown in the printed link.")
+@click.option("--port", type=int, default=8000, show_default=True, help="Port shown in the printed link.")
+@click.option("--url", "base_url", metavar="URL",
+              help="The page's public address for the link instead of --host/--port (e.g. https://labels.example.org/).")
+@click.option("--replace", is_flag=True, help="Issue a new token for an annotator who has one (the old link stops).")
+@_db_option
+@_json_option
+@friendly_errors
+def annotators_add_cmd(directory: Path, name: str, host: str, port: int, base_url: str | None, replace: bool,
+                       db: str | None, as_json: bool) -> None:
+    """Give NAME an access token and print their link (shown once; only its hash is stored).
+
+    The name in the token is recorded with every answer given through that link.
+
+    Example: surelabel annotators add proj ana
+    """
+    from .access import add_annotator
+
+    with _open(directory, db) as project:
+        token = add_annotator(project, name, replace=replace)
+    name = name.strip()
+    shown = f"[{host}]" if ":" in host else host
+    base = base_url.rstrip("/") + "/" if base_url else f"http://{shown}:{port}/"
+    link = f"{base}?token={token}"
+    if as_json:
+        emit_json({"annotator": name, "token": token, "link": link})
+        return
+    click.echo(f"Access link for {name} (keep it secret; it is shown only this once):")
+    click.echo(link)
+
+
+@annotators_group.command("list")
+@click.argument("directory", type=click.Path(path_type=Path))
+@_db_option
+@_json_option
+@friendly_errors
+def annotators_list_cmd(directory: Path, db: str | None, as_json: bool) -> None:
+    """The annotators who have a token (never the tokens).
+
+    Example: surelabel annotators list proj
+    """
+    from .access import annotators
+
+    with _open(directory, db) as project:
+        known = annotators(project)
+    if as_json:
+        emit_json({"annotators": [{"annotator": n, "created_at": e.get("created_at")}
+                                  for n, e in sorted(known.items())]})
+        return
+    if not known:
+        click.echo(f"No annotator has a token; add one with: surelabel annotators add {directory} NAME")
+    for n, e in sorted(known.items()):
+        click.echo(f"{n} (since {e.get('created_at', '?')})")
+
+
+@annotators_group.command("remove")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.argument("name")
+@_db_option
+@_json_option
+@friendly_errors
+def annotators_remove_cmd(directory: Path, name: str, db: str | None, as_json: bool) -> None:
+    """Withdraw NAME's token: their link stops working at once (their answers stay).
+
+    Example: surelabel annotators remove proj ana
+    """
+    from .access import remove_annotator
+
+    with _open(directory, db) as project:
+        remove_annotator(project, name)
+    if as_json:
+        emit_json({"removed": name.strip()})
+        return
+    click.echo(f"Removed the token of {name.strip()}.")
 
 
 def _check_port_free(host: str, port: int) -> None:

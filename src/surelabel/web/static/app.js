@@ -7,6 +7,7 @@
   const KEY = "surelabel.annotator";
   const choices = Array.from(document.querySelectorAll(".choice"));
   let annotator = localStorage.getItem(KEY) || "";
+  let signedIn = false;    // an access link names the annotator: the server says who (status.you)
   let current = null;      // the item on screen
   let shownAt = 0;         // when it appeared (labeling time)
   let busy = false;        // a request is in flight: ignore keys
@@ -43,11 +44,22 @@
     $("coverage").textContent = pct(s.coverage, 1);
     $("bound").textContent = s.union_error_bound === null ? "–" : pct(s.union_error_bound, 2) + " ≤ " + pct(s.epsilon, 1);
     $("bar-fill").style.width = (100 * s.human_labels.total / Math.max(1, s.budget)).toFixed(1) + "%";
+    const head = document.querySelector("#classes thead tr");
+    if (s.guarantee === "per-class" && head.children.length === 4) {
+      const th = document.createElement("th");
+      th.textContent = "certified bound (this class)";
+      head.insertBefore(th, head.lastElementChild);
+    }
     const body = document.querySelector("#classes tbody");
     body.replaceChildren();
     for (const c of s.per_class) {
       const tr = document.createElement("tr");
-      for (const v of [c.class, c.threshold === null ? "–" : c.threshold.toFixed(3), pct(c.error_bound, 2), String(c.auto_labeled)]) {
+      const iv = c.estimate_interval || [null, null];
+      const est = c.estimate === null || c.estimate === undefined ? "–" : pct(c.estimate, 1) + " [" + pct(iv[0], 1) + ", " + pct(iv[1], 1) + "]";
+      const cells = [c.class, c.threshold === null ? "–" : c.threshold.toFixed(3), est];
+      if (s.guarantee === "per-class") cells.push(pct(c.certified_bound, 2));
+      cells.push(String(c.auto_labeled));
+      for (const v of cells) {
         const td = document.createElement("td");
         td.textContent = v;
         tr.appendChild(td);
@@ -180,6 +192,7 @@
     $("name-form").hidden = true;
     $("who").hidden = false;
     $("who-name").textContent = annotator;
+    $("who-change").hidden = signedIn;
     next();
   }
 
@@ -219,7 +232,17 @@
     if (waiting && !busy && annotator) next();
   }, 1000);
 
-  refreshStatus();
-  if (annotator) start();
-  else { $("name-form").hidden = false; $("name-input").focus(); }
+  function begin() {
+    if (annotator) start();
+    else { $("name-form").hidden = false; $("name-input").focus(); }
+  }
+
+  api("api/status").then((s) => {
+    showStatus(s);
+    if (s.you) { annotator = s.you; signedIn = true; }
+    begin();
+  }).catch((e) => {
+    if (e.status === 401) message(e.message, "error");
+    else begin();
+  });
 })();
