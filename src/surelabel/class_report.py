@@ -223,7 +223,7 @@ def _plan_error(k: int, n: int) -> float:
     return 0.0 if k == 0 else (k + 0.5) / (n + 1.0)
 
 
-def suggest_next_labels(report: Any, *, top: int = 3, currency: str = "$") -> list[str]:
+def suggest_next_labels(report: Any, *, top: int = 3, currency: str | None = "$") -> list[str]:
     """Sentences for the classes where the next validation labels buy the most certified coverage.
 
     Classes whose open part the model gets wrong too often come first (validation labels
@@ -238,6 +238,14 @@ def suggest_next_labels(report: Any, *, top: int = 3, currency: str = "$") -> li
     >>> print(suggest_next_labels(r)[0])  # doctest: +NORMALIZE_WHITESPACE
     Label about 120 more validation items the model predicts as 'shirt' ($12.00): about 900 more items
     could be certified (75.0 items per $1).
+
+    Without prices (``currency=None``) labels are counted, not priced (``extra_cost`` is then
+    the number of labels):
+
+    >>> r.loc[0, "extra_cost"], r.loc[0, "value"] = 120.0, 7.5
+    >>> print(suggest_next_labels(r, currency=None)[0])  # doctest: +NORMALIZE_WHITESPACE
+    Label about 120 more validation items the model predicts as 'shirt': about 900 more items could be
+    certified (7.5 items per label).
     """
     out = []
     cand = report[(report["value"] > 0) & (report["uncovered"] > 0)]
@@ -256,6 +264,11 @@ def suggest_next_labels(report: Any, *, top: int = 3, currency: str = "$") -> li
             out.append(
                 f"{r['class']!r} has enough validation evidence; more training labels or rounds should raise its "
                 f"coverage ({int(r['uncovered'])} items still open)."
+            )
+        elif currency is None:  # no prices given: count labels, never print money
+            out.append(
+                f"Label about {int(r['extra_validation'])} more validation items the model predicts as {r['class']!r}: "
+                f"about {int(r['next_gain'])} more items could be certified ({r['value']:.1f} items per label)."
             )
         else:
             out.append(

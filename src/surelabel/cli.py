@@ -7,34 +7,135 @@ exit code 1 — never a traceback.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import math
+import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
 from . import __version__
 from .exceptions import SurelabelError
 
-__all__ = ["main"]
+__all__ = ["main", "make_console", "stop_reason_text", "round_progress", "first_rounds_note"]
+
+#: Width of rich output that does not go to a terminal: wide enough that no table is cut
+#: ("negati…") or wrapped, so piped and redirected output keeps every cell whole.
+PIPE_WIDTH = 10_000
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
 
 
+def _exit_quietly_on_closed_pipe() -> NoReturn:
+    """The reader of stdout went away (``surelabel import DIR a.csv | head -1``): exit 0, say nothing.
+
+    Every command saves its work before it prints, so nothing is lost. Python's recipe: point
+    stdout at /dev/null, so the interpreter's final flush cannot raise a second BrokenPipeError.
+    """
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    sys.exit(0)
+
+
+def make_console(stderr: bool = False) -> Any:
+    """A rich console: the terminal's width in a terminal; elsewhere (a pipe, a file) no width limit.
+
+    Rich falls back to 80 columns when it cannot ask a terminal, which cuts table cells; a
+    ``COLUMNS`` set by the user still wins.
+    """
+    from rich.console import Console
+
+    stream = sys.stderr if stderr else sys.stdout
+    if stream.isatty() or os.environ.get("COLUMNS"):
+        return Console(stderr=stderr)
+    return Console(stderr=stderr, width=PIPE_WIDTH)
+
+
+def stop_reason_text(code: str | None) -> str:
+    """Why a run stopped, as a sentence (``validation_exhausted`` → "too few validation points …")."""
+    if not code:
+        return ""
+    from .result import STOP_REASONS
+
+    return STOP_REASONS.get(code, code.replace("_", " "))
+
+
+def first_rounds_note(round_no: int, n_auto_total: int) -> str | None:
+    """Why nothing is auto-labeled yet (0 % coverage is expected early, not a failure), or None."""
+    if n_auto_total:
+        return None
+    if round_no == 0:
+        return ("Round 0 trains on the seed labels only; auto-labels start once the validation set certifies a "
+                "region where the model errs at most epsilon, usually after a few batches of training labels.")
+    return ("Nothing is certified yet: the model is not yet right often enough where the validation set can "
+            "check it; the next batches of training labels improve it.")
+
+
+def _show_progress() -> bool:
+    """Progress only for a person watching a terminal; quiet when stderr is piped or redirected."""
+    return sys.stderr.isatty()
+
+
+@contextlib.contextmanager
+def round_progress(description: str, total: int | None,
+                   info: str = "round 0: training, certifying") -> Iterator[Callable[[Any], None]]:
+    """Per-round progress on stderr while a run works (rich; removed when done; silent unless a terminal).
+
+    Yields ``update(report)``: call it with each finished round's
+    :class:`~surelabel.result.RoundReport`. The bar counts human labels spent against ``total``
+    (the budget) and says the round's coverage. Without a total it is a spinner showing ``info``.
+    """
+    if not _show_progress():
+        yield lambda report: None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=make_console(stderr=True),
+                  transient=True) as progress:
+        task = progress.add_task(description, total=total, info=info)
+
+        def update(report: Any) -> None:
+            progress.update(task, completed=getattr(report, "human_labels_total", None),
+                            info=f"round {report.round} done: coverage {_pct(report.coverage, 1)}, "
+                                 f"{report.n_auto_labeled_total} auto-labels; round {report.round + 1} running")
+
+        yield update
+
+
+def run_with_progress(labeler: Any, X: Any, oracle: Any, description: str, **kwargs: Any) -> Any:
+    """``labeler.run(X, oracle)`` with per-round progress in a terminal.
+
+    Uses ``AutoLabeler.run(..., callback=)`` where it exists; on a loop without it the run
+    still works, with a spinner instead of per-round figures.
+    """
+    import inspect
+
+    budget = getattr(labeler, "budget", None)
+    with round_progress(description, budget if isinstance(budget, int) else None) as update:
+        if "callback" in inspect.signature(labeler.run).parameters:
+            kwargs["callback"] = update
+        return labeler.run(X, oracle, **kwargs)
+
+
 def friendly_errors(func: Callable[..., Any]) -> Callable[..., Any]:
-    """Map library errors (and bad values) to ``Error: …`` and exit 1."""
+    """Map library errors (and bad values) to ``Error: …`` and exit 1; a closed stdout pipe to a quiet exit 0."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         try:
             return func(*args, **kwargs)
+        except BrokenPipeError:  # the reader left (`| head`) after the work was saved
+            _exit_quietly_on_closed_pipe()
         except (SurelabelError, ValueError, TypeError) as exc:
             _fail(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         except OSError as exc:
@@ -117,7 +218,7 @@ def _summary_line(name: str, result: Any, y_true: Any | None) -> str:
         f"{_pct(err)} (promise: ≤ {_pct(result.epsilon, 1)} with probability ≥ {1 - result.delta:.0%}), "
         f"human labels {s['human_labels']['total']} "
         f"(validation {s['human_labels']['validation']}, training {s['human_labels']['training']}) "
-        f"of {result.budget}, stopped: {result.stop_reason}"
+        f"of {result.budget}; stopped: {stop_reason_text(result.stop_reason)}"
     )
 
 
@@ -131,6 +232,9 @@ class _OneLineErrors(click.Group):
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
             rv = super().main(args, prog_name, complete_var, False, **extra)
+            sys.stdout.flush()  # a closed pipe shows here, not in the interpreter's last flush
+        except BrokenPipeError:
+            _exit_quietly_on_closed_pipe()
         except click.UsageError as exc:
             if type(exc).__name__ == "NoArgsIsHelpError":  # bare `surelabel`: the help is the answer
                 click.echo(exc.ctx.get_help() if exc.ctx is not None else exc.format_message())
@@ -174,13 +278,11 @@ def demo(as_json: bool, seed: int) -> None:
     """Run TBAL on built-in data (unit ball, digits) with a simulated annotator."""
     from .demo import run_demo
 
-    runs = run_demo(seed)
+    runs = run_demo(seed, runner=run_with_progress)
     if as_json:
         emit_json(_clean({"runs": [r.to_dict() for r in runs]}))
         return
-    from rich.console import Console
-
-    console = Console()
+    console = make_console()
     for r in runs:
         console.print(r.description)
         console.print(_round_table(r.name, r.result, r.y_true))
@@ -373,7 +475,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         random_state=seed,
     )
     _warn_if_uncertifiable(labeler, seed)
-    result = labeler.run(X, SimulatedOracle(y, random_state=seed))
+    result = run_with_progress(labeler, X, SimulatedOracle(y, random_state=seed), f"surelabel run {data}")
     if out is not None:
         result.save(out, ids=ids)
     cost = None
@@ -388,7 +490,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         from .class_report import per_class_report_from_run, suggest_next_labels
 
         report = per_class_report_from_run(result, X, make_model(model, seed), cost_model=cost_model, y_true=y)
-        suggestions = suggest_next_labels(report, currency=cost_model.currency if cost_model else "$")
+        suggestions = suggest_next_labels(report, currency=cost_model.currency if cost_model else None)
     if as_json:
         extra = {} if cost is None else {"cost": cost}
         if report is not None:
@@ -397,9 +499,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
                           **({"embeddings": embedded} if embedded else {}),
                           "out": None if out is None else str(out)}))
         return
-    from rich.console import Console
-
-    console = Console()
+    console = make_console()
     if embedded:
         console.print(f"Embedded {len(X)} items with {embedded['featurizer']} ({embedded['version']}, "
                       f"{embedded['dim']}-d): {embedded['computed']} computed, {embedded['cached']} from the cache.")
@@ -412,15 +512,21 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
     if report is not None:
         from rich.table import Table
 
+        # without --price/--prices labels are counted, not priced: no money column, no currency
+        priced = cost_model is not None
         table = Table(title="per class", title_justify="left")
-        for col in ("class", "items", "coverage", "threshold", "val. error", "needed", "extra cost", "status"):
+        for col in ("class", "items", "coverage", "threshold", "val. error", "needed",
+                    "extra cost" if priced else "extra labels", "status"):
             table.add_column(col, justify="left" if col in ("class", "status") else "right")
         for r in report.to_dict("records"):
+            extra = r["extra_cost"] if priced else r["extra_validation"]
+            extra_text = cost_model.format(extra) if priced else f"{extra:,.0f}"
             table.add_row(str(r["class"]), str(int(r["items"])), _pct(r["coverage"], 1),
                           "—" if not math.isfinite(r["threshold"]) else f"{r['threshold']:.3g}",
                           _pct(r["val_error"], 1),
                           "—" if not math.isfinite(r["needed"]) else str(int(r["needed"])),
-                          "—" if not math.isfinite(r["extra_cost"]) else f"{r['extra_cost']:,.2f}", str(r["status"]))
+                          "—" if not math.isfinite(extra) else extra_text,
+                          str(r["status"]))
         console.print(table)
         for line in suggestions or []:
             console.print(f"• {line}", highlight=False)

@@ -54,9 +54,10 @@ __all__ = ["plan", "audit", "spot_check", "review", "quality_bench", "cost_model
 
 
 def _console():
-    from rich.console import Console
+    """The terminal's width in a terminal; no width limit in a pipe (tables are never cut)."""
+    from .cli import make_console
 
-    return Console()
+    return make_console()
 
 
 def _table(title: str, frame: Any, columns: list[str], formats: dict[str, Any] | None = None) -> Any:

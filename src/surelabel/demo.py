@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,8 +36,17 @@ class DemoRun:
         }
 
 
-def run_demo(seed: int = 0) -> list[DemoRun]:
-    """Run both demonstrations (a second or two on a laptop)."""
+def _plain_run(labeler: AutoLabeler, X: np.ndarray, oracle: SimulatedOracle, name: str, **kwargs: Any) -> Any:
+    return labeler.run(X, oracle, **kwargs)
+
+
+def run_demo(seed: int = 0, runner: Callable[..., AutoLabelResult] | None = None) -> list[DemoRun]:
+    """Run both demonstrations (a second or two on a laptop).
+
+    ``runner(labeler, X, oracle, name, **kwargs)`` runs each one; the CLI passes one that shows
+    per-round progress. The default is ``labeler.run(X, oracle, **kwargs)``.
+    """
+    runner = runner or _plain_run
     runs = []
     X, y = unit_ball(20_000, d=30, random_state=seed)
     labeler = AutoLabeler(
@@ -49,7 +59,7 @@ def run_demo(seed: int = 0) -> list[DemoRun]:
         budget=2500,
         random_state=seed,
     )
-    result = labeler.run(X, SimulatedOracle(y), validation_candidates=np.arange(16_000, 20_000))
+    result = runner(labeler, X, SimulatedOracle(y), "unit-ball", validation_candidates=np.arange(16_000, 20_000))
     runs.append(
         DemoRun(
             "unit-ball",
@@ -70,7 +80,7 @@ def run_demo(seed: int = 0) -> list[DemoRun]:
         budget=700,
         random_state=seed,
     )
-    result = labeler.run(Xd, SimulatedOracle(yd))
+    result = runner(labeler, Xd, SimulatedOracle(yd), "digits")
     runs.append(
         DemoRun(
             "digits",

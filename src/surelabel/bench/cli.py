@@ -358,10 +358,10 @@ def _execute(ctx: click.Context, bench_name: str, problem: Any, settings: list, 
     if as_json:
         emit_json(_clean({"rows": rows, "meta": meta}))
         return
-    from rich.console import Console
+    from ..cli import make_console
 
     # piped output (a file, a log) gets room for the whole table; a terminal keeps its width
-    console = Console() if sys.stdout.isatty() else Console(width=150)
+    console = make_console()
     console.print(problem.description, highlight=False)
     for table in _rich_tables(bench_name, rows):
         console.print(table)
