@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from .exceptions import InputError
-from .limits import MAX_FIELD, MAX_NAME
+from .limits import MAX_FIELD, MAX_NAME, short
 
 if TYPE_CHECKING:  # pragma: no cover
     from .project import PendingItem, Project
@@ -130,6 +130,8 @@ def read_answers(path: str | Path, project: Project) -> tuple[list[Any], str]:
             doc = json.loads(content)
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}: malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}).") from None
+        except RecursionError:
+            raise InputError(f"{path}: JSON nested too deeply to be a Label Studio export.") from None
         if isinstance(doc, dict):
             doc = [doc]
         if not isinstance(doc, list):
@@ -164,9 +166,10 @@ def _answer(path: Path, where: str, item_id: Any, label: Any, annotator: Any, se
         try:
             secs = float(seconds)
         except (TypeError, ValueError):
-            raise InputError(f"{path}, {where}: labeling time {seconds!r} is not a number of seconds.") from None
+            raise InputError(f"{path}, {where}: labeling time {short(seconds)} is not a number of seconds.") from None
         if not math.isfinite(secs) or secs < 0:
-            raise InputError(f"{path}, {where}: labeling time must be a number of seconds >= 0. Got {seconds!r}.")
+            raise InputError(f"{path}, {where}: labeling time must be a number of seconds >= 0. "
+                             f"Got {short(seconds)}.")
     ann = None if annotator is None or str(annotator).strip() == "" else str(annotator).strip()
     return Answer(item_id=_id_text(item_id), label=_label_text(label), annotator=ann, seconds=secs,
                   where=f"{path}, {where}")
@@ -197,7 +200,7 @@ def _check_duplicates(path: Path, answers: list[Any]) -> None:
     first: dict[str, str] = {}
     for a in answers:
         if a.item_id in first:
-            raise InputError(f"{a.where}: item {a.item_id!r} is answered twice in {path.name} "
+            raise InputError(f"{a.where}: item {short(a.item_id)} is answered twice in {path.name} "
                              f"(also at {first[a.item_id].split(', ', 1)[-1]}); keep one answer per item.")
         first[a.item_id] = a.where
 
@@ -239,6 +242,8 @@ def _jsonl_rows(path: Path, content: str) -> list[tuple[int, Any]]:
             rows.append((lineno, json.loads(line)))
         except json.JSONDecodeError as exc:
             raise InputError(f"{path}, line {lineno}: malformed JSON ({exc.msg}).") from None
+        except RecursionError:
+            raise InputError(f"{path}, line {lineno}: JSON nested too deeply to be an answer.") from None
     if not rows:
         raise InputError(f"{path} is empty; it holds no answers.")
     return rows
@@ -453,7 +458,8 @@ def labelstudio_tasks(project: Project, frame: pd.DataFrame) -> list[dict[str, A
         if row.source == "auto":
             task["predictions"] = [{"model_version": str(row.model_version), "score": float(row.score),
                                     "result": _result(project, str(row.label))}]
-            meta.update(threshold=_num(row.threshold), error_bound=_num(row.error_bound))
+            meta.update(threshold=_num(row.threshold), certified_bound=_num(row.certified_bound),
+                        bound_covers=row.bound_covers)
         elif row.source in ("human", "validation"):
             ann: dict[str, Any] = {"result": _result(project, str(row.label)), "was_cancelled": False,
                                    "ground_truth": row.source == "validation", "created_at": row.labeled_at}
