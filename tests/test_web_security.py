@@ -291,6 +291,20 @@ def test_beyond_localhost_the_server_refuses_to_start_without_tokens(text_projec
                           "annotators add")
 
 
+@pytest.mark.parametrize("args", [["--allowed-host", "labels.example.org"], ["--trusted-proxy", "127.0.0.1"],
+                                  ["--require-tokens"]])
+def test_a_page_reached_from_elsewhere_needs_tokens_even_on_localhost(text_project, args):
+    assert_one_line_error(invoke("serve", text_project, "--port", 0, *args), "annotators add")
+
+
+def test_annotators_add_json_and_public_url(text_project):
+    out = json.loads(invoke("annotators", "add", text_project, " cy ", "--url", "https://labels.example.org",
+                            "--json").output)
+    assert out["annotator"] == "cy" and out["link"] == f"https://labels.example.org/?token={out['token']}"
+    listed = json.loads(invoke("annotators", "list", text_project, "--json").output)["annotators"]
+    assert [a["annotator"] for a in listed] == ["cy"] and "token" not in json.dumps(listed).replace('"annotators"', "")
+
+
 @pytest.fixture
 def team(text_project, shutdown):
     """A project with tokens for ana and bob, served as if on 0.0.0.0 (tokens required)."""

@@ -461,7 +461,8 @@ def simulate_project(directory: Path, column: str, out: Path | None, db: str | N
 @click.option("--media-root", "media_roots", multiple=True, type=click.Path(path_type=Path),
               help="Also serve images from this folder (besides those allowed at init); repeatable.")
 @click.option("--require-tokens", is_flag=True,
-              help="Require annotator tokens on localhost too (always required beyond localhost).")
+              help="Require annotator tokens on localhost too (always required beyond localhost, and with "
+                   "--allowed-host or --trusted-proxy).")
 @click.option("--trusted-proxy", metavar="ADDR",
               help="Address of a reverse proxy whose X-Forwarded-Proto/-Host/-For headers are believed.")
 @click.option("--threads", type=click.IntRange(1, 64), default=8, show_default=True,
@@ -490,8 +491,10 @@ def serve_cmd(directory: Path, host: str, port: int, allowed_hosts: tuple[str, .
     project = _open(directory, db)
     project.close()
     _check_port_free(host, port)
+    # reached from elsewhere (another address, a public name, a proxy): only annotators with a token get in
+    exposed = require_tokens or not is_loopback(host) or bool(allowed_hosts) or bool(trusted_proxy)
     app = create_app(directory, db=db, host=host, allowed_hosts=allowed_hosts, media_roots=media_roots,
-                     require_tokens=True if require_tokens or not is_loopback(host) else None)
+                     require_tokens=exposed)
     lab = app.config["SURELABEL"]
     proxy = {} if not trusted_proxy else {
         "trusted_proxy": trusted_proxy, "trusted_proxy_headers": {"x-forwarded-proto", "x-forwarded-host",
@@ -509,9 +512,10 @@ def serve_cmd(directory: Path, host: str, port: int, allowed_hosts: tuple[str, .
         emit_json({"url": url, "project": str(directory)})
     else:
         click.echo(f"Labeling page for {directory} at {url} (Ctrl+C to stop)")
-        if not is_loopback(host) or require_tokens:
-            click.echo(f"Annotators sign in with their own link (surelabel annotators add {directory} NAME); "
-                       "put a TLS reverse proxy in front before exposing it to a network.")
+        if exposed:
+            click.echo(f"Annotators sign in with their own link (surelabel annotators add {directory} NAME)"
+                       + ("." if trusted_proxy else "; put a TLS reverse proxy in front before exposing it to a "
+                          "network (see Security in docs/project.md)."))
     sys.stdout.flush()
     try:
         server.run()

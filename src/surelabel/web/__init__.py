@@ -224,7 +224,8 @@ def create_app(directory: str | Path, *, db: str | None = None, start_rounds: bo
 
         if not annotators(project):
             lab.shutdown()
-            where = "beyond localhost" if not is_loopback(host) else "with tokens required"
+            where = ("beyond localhost" if not is_loopback(host)
+                     else "with --require-tokens, --allowed-host or --trusted-proxy")
             raise InputError(f"Serving {where} needs annotator tokens and {directory} has none; "
                              f"add one with: surelabel annotators add {directory} NAME")
     app.config["SURELABEL"] = lab
