@@ -550,3 +550,21 @@ def test_fuzzed_json_never_gives_a_5xx_and_stores_only_accepted_answers(fuzz_app
             {k: v for k, v in before.items() if k != "label_event"}
     else:
         assert after == before
+
+
+HEADER_TEXT = st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=60)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(item_id=st.text(max_size=40), host=HEADER_TEXT, auth=HEADER_TEXT, cookie=st.none() | HEADER_TEXT)
+def test_fuzzed_ids_and_headers_never_give_a_5xx(fuzz_app, item_id, host, auth, cookie):
+    from urllib.parse import quote
+
+    c = fuzz_app.test_client()
+    if cookie is not None:
+        c.set_cookie("surelabel_token", cookie)
+    for path in (f"/api/image?id={quote(item_id, safe='')}", "/api/status", f"/?token={quote(auth, safe='')}"):
+        for headers in ({}, {"Host": host}, {"Authorization": auth}):
+            resp = c.get(path, headers=headers)
+            assert resp.status_code < 500, (path, headers, resp.get_data(as_text=True)[:300])
+            resp.close()
