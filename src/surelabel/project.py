@@ -400,7 +400,10 @@ def _finish_build(build: Path, path: Path) -> None:
         if cache.is_dir():
             os.replace(cache, build / EMBEDDINGS_DIR)
         path.rmdir()
-    os.replace(build, path)
+    try:
+        os.replace(build, path)
+    except OSError:
+        raise ProjectError(f"{path} was made by another process meanwhile; choose a new project folder.") from None
     try:
         fd = os.open(path.parent, os.O_RDONLY)
     except OSError:  # Windows cannot open a folder; the rename is durable enough there
