@@ -286,6 +286,8 @@ CLI_CASES: list[tuple[str, str | None, list[Any], list[str]]] = [
     ("run-seed-negative", None, ["run", f"{F}/../items.csv", "--feature-prefix", "f", "--label-column", "label",
                                  "--budget", 50, "--seed", -1], ["--seed"]),
     ("demo-seed-negative", None, ["demo", "--seed", -5], ["--seed"]),
+    ("example-seed-negative", None, ["example", "unit-ball", f"{T}/x.csv", "--seed", -1], ["--seed"]),
+    ("spot-check-seed-negative", None, ["spot-check", P, "--n", 3, "--seed", -2], ["--seed"]),
     # a damaged store: one line naming the damage (item 9)
     ("status-fewer-rows", "fewer_rows", ["status", P], ["items.parquet", "150 rows", "200 items"]),
     ("next-fewer-rows", "fewer_rows", ["next", P], ["150 rows"]),

@@ -635,7 +635,7 @@ def _check_port_free(host: str, port: int) -> None:
 @click.argument("name", type=click.Choice(["digits", "unit-ball"]))
 @click.argument("out", type=click.Path(path_type=Path))
 @click.option("--n", "n", type=int, default=2000, show_default=True, help="Items (unit-ball only).")
-@click.option("--seed", type=int, default=0, show_default=True, help="Random seed (unit-ball only).")
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True, help="Random seed (unit-ball only).")
 @_json_option
 @friendly_errors
 def example_cmd(name: str, out: Path, n: int, seed: int, as_json: bool) -> None:

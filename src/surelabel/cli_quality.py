@@ -196,7 +196,7 @@ def plan(epsilon: float, delta: float, n_classes: int, class_names: str | None, 
 @click.option("--folds", type=int, default=5, show_default=True, help="Cross-validation folds.")
 @click.option("--epsilon", type=float, help="Warn when the labels look too noisy for this epsilon.")
 @click.option("--top", type=int, default=20, show_default=True, help="Rows to print.")
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option("--out", type=click.Path(path_type=Path), help="Write the ranked table (.csv, .parquet or .jsonl).")
 @click.option("--queue", is_flag=True, help="Project folder: queue the flagged labels as a review batch.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -289,7 +289,8 @@ def _read_labels(path: Path) -> Any:
 @click.command(name="spot-check")
 @click.argument("labels", type=click.Path(path_type=Path))
 @click.option("--n", "n", type=int, default=200, show_default=True, help="Auto-labeled items to check.")
-@click.option("--seed", type=int, help="Random seed (files: default 0; project: drawn from the project's seed).")
+@click.option("--seed", type=click.IntRange(min=0),
+              help="Random seed (files: default 0; project: drawn from the project's seed).")
 @click.option("--out", type=click.Path(path_type=Path),
               help="Write the batch of item ids for people (no labels shown).")
 @click.option("--answers", type=click.Path(path_type=Path), help="People's answers (id + label): report the error.")
