@@ -87,7 +87,7 @@ def _show_progress() -> bool:
 
 @contextlib.contextmanager
 def round_progress(description: str, total: int | None,
-                   info: str = "round 0: training, certifying") -> Iterator[Callable[[Any], None]]:
+                   info: str = "training, certifying, auto-labeling") -> Iterator[Callable[[Any], None]]:
     """Per-round progress on stderr while a run works (rich; removed when done; silent unless a terminal).
 
     Yields ``update(report)``: call it with each finished round's
@@ -99,15 +99,15 @@ def round_progress(description: str, total: int | None,
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                  TextColumn("{task.fields[info]}"), TimeElapsedColumn(), console=make_console(stderr=True),
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(bar_width=20), MofNCompleteColumn(),
+                  TimeElapsedColumn(), TextColumn("{task.fields[info]}"), console=make_console(stderr=True),
                   transient=True) as progress:
         task = progress.add_task(description, total=total, info=info)
 
         def update(report: Any) -> None:
             progress.update(task, completed=getattr(report, "human_labels_total", None),
-                            info=f"round {report.round} done: coverage {_pct(report.coverage, 1)}, "
-                                 f"{report.n_auto_labeled_total} auto-labels; round {report.round + 1} running")
+                            info=f"round {report.round}: coverage {_pct(report.coverage, 1)}, "
+                                 f"{report.n_auto_labeled_total} auto-labels")
 
         yield update
 

@@ -316,7 +316,7 @@ def step_cmd(directory: Path, partial: bool, db: str | None, as_json: bool) -> N
 
     Example: surelabel step proj
     """
-    with _open(directory, db) as project, round_progress(f"surelabel step {directory}", None,
+    with _open(directory, db) as project, round_progress(f"step {directory.name}", None,
                                                           "training, certifying, auto-labeling"):
         result = project.step(partial=partial)
         s = project.status()
@@ -435,7 +435,7 @@ def check_cmd(directory: Path, db: str | None, as_json: bool) -> None:
 
 def simulate_project(directory: Path, column: str, out: Path | None, db: str | None, as_json: bool) -> None:
     """``surelabel run DIR --simulate-from COL``: answer every batch from COL, through the same steps as people."""
-    with _open(directory, db) as project, round_progress(f"surelabel run {directory}", None,
+    with _open(directory, db) as project, round_progress(f"run {directory.name}", None,
                                                           "answering batches, running rounds"):
         s = project.simulate(column)
         if out is not None:
