@@ -475,7 +475,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         random_state=seed,
     )
     _warn_if_uncertifiable(labeler, seed)
-    result = run_with_progress(labeler, X, SimulatedOracle(y, random_state=seed), f"surelabel run {data}")
+    result = run_with_progress(labeler, X, SimulatedOracle(y, random_state=seed), f"run {data.name}")
     if out is not None:
         result.save(out, ids=ids)
     cost = None
