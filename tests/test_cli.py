@@ -193,7 +193,7 @@ def test_integer_ids_are_named_plainly_when_duplicated(items_csv):
     frame.to_csv(items_csv, index=False)
     result = invoke("run", items_csv, "--feature-prefix", "f", "--label-column", "label", "--id-column", "num",
                     "--budget", 600)
-    assert_one_line_error(result, "id 0 appears more than once")
+    assert_one_line_error(result, "id '0' appears more than once")  # ids are read verbatim, as text
 
 
 def test_a_validation_set_too_small_to_certify_is_announced(items_csv):

@@ -456,11 +456,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         ids = id_series.to_numpy()
     from .limits import fit_budget
 
-    capped = fit_budget(budget, X.shape[0])  # more labels than items can never be bought
-    if capped < budget:
-        click.echo(f"Note: --budget {budget} is more labels than the {X.shape[0]} items; capped at {capped}.",
-                   err=True)
-    budget = capped
+    asked, budget = budget, fit_budget(budget, X.shape[0])  # more labels than items can never be bought
     labeler = AutoLabeler(
         make_model(model, seed),
         epsilon=epsilon,
@@ -475,6 +471,9 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         random_state=seed,
     )
     _warn_if_uncertifiable(labeler, seed)
+    if budget < asked:  # said once the settings are known to be valid, so a mistake stays one line
+        click.echo(f"Note: --budget {asked} is more labels than the {X.shape[0]} items; capped at {budget}.",
+                   err=True)
     result = run_with_progress(labeler, X, SimulatedOracle(y, random_state=seed), f"run {data.name}")
     if out is not None:
         result.save(out, ids=ids)
