@@ -366,8 +366,9 @@ def _check_create_args(classes: Any, seed: Any, id_column: Any) -> Sequence[Any]
     if isinstance(classes, str):
         raise InputError(f"classes must be a list of class names such as {classes.split(',')!r}, not the "
                          f"string {short(classes)}.")
-    if not isinstance(classes, Sequence) or isinstance(classes, bytes):
+    if isinstance(classes, (bytes, dict)) or not hasattr(classes, "__iter__"):
         raise InputError(f"classes must be a list of class names, not {type(classes).__name__}.")
+    classes = list(classes)
     bad = [c for c in classes if not isinstance(c, (str, int, np.integer)) or isinstance(c, bool)]
     if bad:
         raise InputError(f"Each class must be a name (text or a whole number); got {short(bad[0])}.")
