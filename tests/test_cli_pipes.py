@@ -181,3 +181,19 @@ def test_progress_is_quiet_when_not_a_terminal(items_csv):
                "--validation-size", 200, "--json")
     assert done.returncode == 0 and done.stderr == ""
     json.loads(done.stdout)
+
+
+def test_the_loop_reports_each_round_to_a_callback():
+    """``AutoLabeler.run(..., callback=)`` calls back once per round with its RoundReport."""
+    import inspect
+
+    from surelabel import AutoLabeler, RoundReport, SimulatedOracle, datasets
+    from surelabel.models import make_model
+
+    if "callback" not in inspect.signature(AutoLabeler.run).parameters:
+        pytest.skip("AutoLabeler.run has no callback yet (loop.py)")
+    X, y = datasets.unit_ball(1500, d=4, random_state=0)
+    seen: list[RoundReport] = []
+    result = AutoLabeler(make_model("logreg", 0), epsilon=0.05, budget=500, validation_size=300,
+                         random_state=0).run(X, SimulatedOracle(y), callback=seen.append)
+    assert seen == result.history and all(isinstance(r, RoundReport) for r in seen)
