@@ -262,9 +262,11 @@ def test_a_crash_while_creating_a_project_leaves_no_project(tmp_path):
     assert result.returncode == -signal.SIGKILL
     status = cli("status", tmp_path / "p")  # built in a temporary folder: nothing at p, nothing blocks a retry
     assert status.returncode == 1 and "does not exist" in status.stderr
+    assert [p.name.split("-")[0] for p in tmp_path.iterdir() if p.name.startswith(".p.")] == [".p.init"]
     again = cli("init", tmp_path / "p", "--items", items, "--id", "id", "--feature-prefix", "f", "--classes",
                 "no,yes", "--budget", 100)
     assert again.returncode == 0, again.stderr
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".p.")]  # the killed build is cleared away
 
 
 def test_a_round_killed_on_postgresql_leaves_nothing_half_written(template, tmp_path, pg_url):

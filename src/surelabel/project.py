@@ -380,11 +380,32 @@ def _check_create_args(classes: Any, seed: Any, id_column: Any) -> Sequence[Any]
 
 
 def _start_build(path: Path) -> Path:
-    """A fresh temporary folder beside ``path`` to build a project in (its parent made if missing)."""
+    """A fresh temporary folder beside ``path`` to build a project in (its parent made if missing).
+
+    Its name holds this process's id, so the build of an ``init`` that was killed (and can
+    never finish) is recognised and removed by the next ``init`` of the same folder (POSIX).
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    build = path.parent / f".{path.name}.init-{uuidlib.uuid4().hex[:12]}"
+    for stale in path.parent.glob(f".{path.name}.init-*-*"):
+        pid = stale.name.rsplit("-", 2)[-2]
+        if stale.is_dir() and pid.isdigit() and not _alive(int(pid)):
+            _abandon_build(stale)
+    build = path.parent / f".{path.name}.init-{os.getpid()}-{uuidlib.uuid4().hex[:12]}"
     build.mkdir()
     return build
+
+
+def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (always True where that cannot be asked safely, e.g. Windows)."""
+    if os.name != "posix":
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # it exists but belongs to someone else
+        return True
+    return True
 
 
 def _abandon_build(build: Path) -> None:
