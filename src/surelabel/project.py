@@ -218,9 +218,19 @@ def _atomic_write(path: Path, data: bytes) -> None:
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    fd = os.open(path.parent, os.O_RDONLY)
+    _fsync_dir(path.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename in ``folder`` durable (POSIX); Windows cannot open a folder, and needs no such step."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
     try:
         os.fsync(fd)
+    except OSError:
+        pass
     finally:
         os.close(fd)
 
@@ -426,14 +436,7 @@ def _finish_build(build: Path, path: Path) -> None:
         os.replace(build, path)
     except OSError:
         raise ProjectError(f"{path} was made by another process meanwhile; choose a new project folder.") from None
-    try:
-        fd = os.open(path.parent, os.O_RDONLY)
-    except OSError:  # Windows cannot open a folder; the rename is durable enough there
-        return
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    _fsync_dir(path.parent)
 
 
 def _features_from(frame: pd.DataFrame, source: str, features: Sequence[str] | None,
