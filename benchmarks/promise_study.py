@@ -31,7 +31,7 @@ import json
 import os
 import sys
 import time
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +40,7 @@ from joblib import Parallel, delayed
 SETS = ("digits", "fashion", "news20", "letters26", "imbalanced7")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> tuple[np.ndarray, np.ndarray]:
     from sklearn.datasets import make_classification
 
@@ -64,7 +64,7 @@ def load(name: str) -> tuple[np.ndarray, np.ndarray]:
         return X, y
     if name == "letters26":
         X, y = make_classification(20_000, n_features=16, n_informative=14, n_redundant=0, n_classes=26,
-                                   n_clusters_per_class=1, class_sep=1.6, random_state=0)
+                                   n_clusters_per_class=1, class_sep=2.0, random_state=0)
         return X, y
     if name == "imbalanced7":
         w = np.array([0.40, 0.25, 0.15, 0.10, 0.05, 0.04, 0.01])
@@ -93,8 +93,10 @@ def _labeler(method: str, epsilon: float, n_val: int, seed: int):
         k, v = part.split("=")
         if k in ("query", "guarantee", "bound", "score"):
             kwargs[k] = v
-        elif k in ("early_share", "guard_share", "validation_share"):
+        elif k in ("early_share", "validation_share"):
             cfg[k] = float(v)
+        elif k in ("guard", "provisional"):
+            cfg[k] = v == "1"
         elif k in ("batch", "seed_size"):
             kwargs["batch_size" if k == "batch" else k] = int(v)
     if name == "paper":
@@ -102,8 +104,8 @@ def _labeler(method: str, epsilon: float, n_val: int, seed: int):
         kwargs["delta"] = 0.1
 
     class Study(AutoLabeler):
-        def _config(self, seed_):
-            return dataclasses.replace(super()._config(seed_), **cfg)
+        def _config(self, seed_, n_items=None):
+            return dataclasses.replace(super()._config(seed_, n_items), **cfg)
 
     return Study(model, **{**common, **kwargs})
 
@@ -177,7 +179,7 @@ def main() -> None:
 
     rows = Parallel(n_jobs=a.jobs)(delayed(one_)(*t) for t in tasks)
     table = summarize(rows)
-    print(f"| set | ε | method | runs | coverage % | label nothing % | violation rate | worst class rate |")
+    print("| set | ε | method | runs | coverage % | label nothing % | violation rate | worst class rate |")
     print("|---|---|---|---|---|---|---|---|")
     for r in table:
         print(f"| {r['set']} | {r['epsilon']:g} | {r['method']} | {r['runs']} | {r['coverage']:.1f} | "

@@ -19,11 +19,11 @@ from surelabel.baselines import (
     knn_graph,
 )
 from surelabel.engine import TBALConfig, predict_proba_logits
-
-VALIDATION_SHARE = TBALConfig.validation_share  # the split of delta every labeler uses
 from surelabel.exceptions import BudgetError
 from surelabel.scores import max_proba
 from surelabel.thresholds import estimate_thresholds, select_confident
+
+VALIDATION_SHARE = TBALConfig.validation_share  # the split of delta every labeler uses
 
 
 class RecordingOracle(SimulatedOracle):

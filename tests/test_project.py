@@ -136,7 +136,9 @@ def test_auto_label_events_carry_model_version_score_threshold_and_bound(make_pr
     assert len(auto) > 0
     assert auto["model_version"].str.match(r"logreg@round\d+:[0-9a-f]{12}").all()
     assert (auto["score"] >= auto["threshold"]).all()
-    assert (auto["error_bound"] <= PROJECT_SETTINGS["epsilon"]).all()
+    assert (auto["certified_bound"] <= PROJECT_SETTINGS["epsilon"]).all()
+    # the overall promise: every auto-label carries the bound on all auto-labels, and says so
+    assert (auto["bound_covers"] == "all auto-labels").all()
     first = labels[labels["round"] == 0]
     human = first[first["source"].isin(["human", "validation"])]
     assert (human["annotator"] == "ana").all() and labels.loc[labels["source"] != "auto", "score"].isna().all()
@@ -150,7 +152,7 @@ def test_status_reports_the_contract_keys(make_project):
     assert s["stop_reason"] is None and s["round"] == 0 and s["budget_left"] == 240
     assert set(s["human_labels"]) == {"validation", "training", "total"}
     assert [c["class"] for c in s["per_class"]] == ["no", "yes"]
-    assert all("threshold" in c and "error_bound" in c for c in s["per_class"])
+    assert all({"threshold", "estimate", "estimate_interval", "certified_bound"} <= set(c) for c in s["per_class"])
 
 
 def test_web_operations_lease_skip_and_undo(make_project):

@@ -80,7 +80,8 @@ def test_the_whole_workflow_by_file_with_json_output(proj, items_csv, tmp_path):
     s = json.loads(invoke("status", proj, "--json").output)
     assert s["human_labels"] == {"validation": 120, "training": 20, "total": 140} and s["budget_left"] == 100
     for c in s["per_class"]:
-        assert {"class", "threshold", "error_bound"} <= set(c)
+        assert {"class", "threshold", "estimate", "estimate_interval", "certified_bound"} <= set(c)
+        assert c["certified_bound"] is None  # overall promise: no class shows the pooled bound as its own
     run = json.loads(invoke("run", proj, "--simulate-from", "label", "--json").output)
     assert run["stop_reason"] in ("budget_spent", "pool_exhausted", "validation_exhausted")
     for fmt in ("parquet", "csv", "jsonl"):

@@ -275,14 +275,14 @@ class _OnePassLabeler:
                 "use a classifier that has one (e.g. LogisticRegression or LinearSVC)."
             )
 
-    def _config(self, n_pool: int) -> TBALConfig:
+    def _config(self, n_pool: int, n_items: int | None = None) -> TBALConfig:
         """The engine's configuration for these parameters: same sizes, same seed, same random streams."""
         config = TBALConfig.resolve(
             epsilon=self.epsilon, delta=self.delta, budget=self.budget, validation_size=self.validation_size,
             seed_size=self.seed_size, batch_size=self.batch_size, seed=_seed_from(self.random_state),
             bound=self.bound, score=self.score, query=self.query, guarantee=self.guarantee,
             min_support=self.min_support, start_errors=self.start_errors, c1=self.c1,
-            query_kwargs=self.query_kwargs)
+            query_kwargs=self.query_kwargs, n_items=n_items)
         if config.seed_size > n_pool:
             raise InputError(f"seed_size ({config.seed_size}) is larger than the pool ({n_pool} items).")
         return config
@@ -319,7 +319,7 @@ class _OnePassLabeler:
         X = _loop.check_features(X)
         n = X.shape[0]
         in_pool, reserve = _split_pool(n, validation_candidates)
-        config = self._config(int(in_pool.sum()))
+        config = self._config(int(in_pool.sum()), n)
         budget, n_val, batch = config.budget, config.validation_size, config.batch_size
         ledger = _Ledger(n, oracle, self.classes)
         # the engine's own round-0 draw: TBAL and these baselines share validation and seed items by construction

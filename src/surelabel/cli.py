@@ -351,6 +351,9 @@ def _embed_raw(data: Path, text_column: str | None, image_column: str | None, im
               "[default: logreg]")
 @click.option("--score", help="max_proba, margin, neg_entropy or energy.  [default: max_proba]")
 @click.option("--query", help="random, margin, least_confident, entropy or margin_random.  [default: margin_random]")
+@click.option("--guarantee", type=click.Choice(["overall", "per-class"]),
+              help="What the promise covers: all auto-labels together, or every class on its own (needs more "
+                   "validation labels; see surelabel plan).  [default: overall]")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed; same seed, same labels.  [default: 0]")
 @click.option("--out", type=click.Path(path_type=Path), help="Write labels to .parquet, .csv or .jsonl.")
 @click.option("--class-report", is_flag=True,
@@ -366,7 +369,8 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         epsilon: float | None, delta: float | None, bound: str | None, budget: int | None, price: float | None,
         prices: Path | None, money: float | None,
         validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str | None,
-        score: str | None, query: str | None, seed: int | None, out: Path | None, class_report: bool,
+        score: str | None, query: str | None, guarantee: str | None, seed: int | None, out: Path | None,
+        class_report: bool,
         db: str | None, as_json: bool) -> None:
     """Auto-label DATA, answering queries from a column of known labels.
 
@@ -392,7 +396,8 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         given = {"--features": features, "--feature-prefix": feature_prefix, "--id-column": id_column,
                  "--epsilon": epsilon, "--delta": delta, "--bound": bound, "--budget": budget,
                  "--validation-size": validation_size, "--seed-size": seed_size, "--batch-size": batch_size,
-                 "--model": model, "--score": score, "--query": query, "--seed": seed, "--price": price,
+                 "--model": model, "--score": score, "--query": query, "--guarantee": guarantee, "--seed": seed,
+                 "--price": price,
                  "--prices": prices, "--money": money, "--text": text_column, "--image": image_column,
                  "--featurizer": featurizer, "--class-report": class_report or None}
         clash = [k for k, v in given.items() if v is not None]
@@ -468,6 +473,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         seed_size=seed_size,
         batch_size=batch_size,
         budget=budget,
+        guarantee=guarantee or "overall",
         random_state=seed,
     )
     _warn_if_uncertifiable(labeler, seed)

@@ -129,6 +129,8 @@ def _next_hint(s: dict[str, Any], directory: Path) -> str:
 @click.option("--score", default="max_proba", show_default=True, help="max_proba, margin, neg_entropy or energy.")
 @click.option("--query", default="margin_random", show_default=True,
               help="random, margin, least_confident, entropy or margin_random.")
+@click.option("--guarantee", type=click.Choice(["overall", "per-class"]), default="overall", show_default=True,
+              help="What the promise covers: all auto-labels together, or every class on its own (stored).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,
               help="Random seed, stored: the same items, settings, seed and answers give the same labels.")
 @click.option("--price", type=float, help="Price of one human label: status reports the money spent.")
@@ -143,7 +145,7 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
              text: str | None, image: str | None, media_roots: tuple[Path, ...], classes: str, epsilon: float,
              delta: float, bound: str,
              budget: int, validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str,
-             score: str, query: str, seed: int, price: float | None, prices: Path | None,
+             score: str, query: str, guarantee: str, seed: int, price: float | None, prices: Path | None,
              price_per_second: float | None, db: str | None, as_json: bool) -> None:
     """Create a labeling project in DIR from an items file.
 
@@ -181,6 +183,7 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
                         text=text, image=image, classes=[c for c in classes.split(",")], epsilon=epsilon,
                         delta=delta, bound=bound, model=model, budget=budget, validation_size=validation_size,
                         seed_size=seed_size, batch_size=batch_size, score=score, query=query, seed=seed,
+                        guarantee=guarantee,
                         db=db, cost=cost, media_roots=list(media_roots)) as project:
         s = project.status()
         config = project.config

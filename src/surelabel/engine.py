@@ -17,6 +17,7 @@ is interrupted and resumed draws exactly what an uninterrupted run draws.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -124,8 +125,11 @@ class TBALConfig:
     #: share of the validation tests' ``delta`` spent, in proportion to training labels, before the
     #: training budget is spent; the rest goes to the round that spends it (:func:`spent_fraction`)
     early_share: float = 0.25
-    #: overall mode: share of each round's ``delta`` spent on the per-class guard
-    guard_share: float = 0.2
+    #: overall mode: keep classes whose own evidence is clearly above epsilon out (costs no delta)
+    guard: bool = True
+    #: before the training budget is spent, items above a provisional threshold (certified at the
+    #: final round's level, not committed) are not queried: people label where the model is unsure
+    provisional: bool = False
     #: validation points retired in earlier rounds stay evidence for later rounds
     cumulative_evidence: bool = True
 
@@ -149,6 +153,11 @@ class TBALConfig:
         if isinstance(budget, bool) or int(budget) != budget or budget < 1:
             raise BudgetError(f"The 'budget' parameter must be a positive number of labels. Got {budget!r}.")
         budget = int(budget)
+        n_items = kwargs.pop("n_items", None)
+        if n_items is not None:  # more labels than items can never be bought
+            from .limits import fit_budget
+
+            budget = fit_budget(budget, int(n_items))
         val = budget // 2 if validation_size is None else int(validation_size)
         rest = budget - val
         seed_n = max(2, int(0.2 * rest)) if seed_size is None else int(seed_size)
@@ -171,7 +180,7 @@ class TBALConfig:
             raise ValueError(f"Unknown guarantee {guarantee!r}. Allowed: {', '.join(GUARANTEES)}.")
         kwargs["guarantee"] = guarantee
         kwargs.pop("search", None)
-        for name in ("validation_share", "early_share", "guard_share"):
+        for name in ("validation_share", "early_share"):
             v = kwargs.get(name)
             if v is not None and not 0.0 <= float(v) <= 1.0:
                 raise ValueError(f"The '{name}' parameter must be in [0, 1]. Got {v!r}.")
@@ -440,14 +449,13 @@ def run_round(config: TBALConfig, model: Any, X: np.ndarray, state: LabelState, 
         return _outcome(r, K, train_idx.size, None, 0.0, cand, vidx, s_c, pred_c, pred_v, auto, retire, wrong_v,
                         proba[:nc], note)
     overall = config.guarantee == "overall"
-    guard = config.guard_share if (certified and overall) else 0.0
     est = estimate_thresholds(
         s_v,
         pred_v,
         state.codes[vidx],
         n_classes=K,
         epsilon=config.epsilon,
-        delta=delta_r * (1.0 - guard),
+        delta=delta_r,
         bound=config.bound,
         min_support=config.min_support,
         search=config.search,
@@ -459,13 +467,28 @@ def run_round(config: TBALConfig, model: Any, X: np.ndarray, state: LabelState, 
         pool_delta=config.pool_delta,
         prior_n=state.retired_n if config.cumulative_evidence else 0,
         prior_errors=state.retired_k if config.cumulative_evidence else 0,
-        guard_delta=delta_r * guard if guard > 0 else None,
+        guard=certified and overall and config.guard,
     )
     auto = select_confident(s_c, pred_c, est.thresholds)
     retire = select_confident(s_v, pred_v, est.thresholds)
     wrong_v = pred_v != state.codes[vidx]
-    return _outcome(r, K, train_idx.size, est, delta_r if certified else 0.0, cand, vidx, s_c, pred_c, pred_v,
-                    auto, retire, wrong_v, proba[:nc])
+    out = _outcome(r, K, train_idx.size, est, delta_r if certified else 0.0, cand, vidx, s_c, pred_c, pred_v,
+                   auto, retire, wrong_v, proba[:nc])
+    if config.provisional and certified and train_idx.size < config.train_budget:
+        out = _without_provisional(config, state, out, s_c[~auto], pred_c[~auto], s_v, pred_v, vidx)
+    return out
+
+
+def _without_provisional(config: TBALConfig, state: LabelState, out: RoundOutcome, s_c: np.ndarray,
+                         pred_c: np.ndarray, s_v: np.ndarray, pred_v: np.ndarray, vidx: np.ndarray) -> RoundOutcome:
+    """Leave the items the final round would likely auto-label out of the next queries (nothing committed)."""
+    prov = estimate_thresholds(s_v, pred_v, state.codes[vidx], n_classes=state.n_classes, epsilon=config.epsilon,
+                               delta=config.final_delta, bound=config.bound, min_support=config.min_support,
+                               search=config.search, start_errors=config.start_errors)
+    sure = select_confident(s_c, pred_c, prov.thresholds)
+    if sure.all():
+        return out
+    return dataclasses.replace(out, candidates=out.candidates[~sure], candidate_proba=out.candidate_proba[~sure])
 
 
 def confidence_scores(score: str | Callable[[np.ndarray], np.ndarray], proba: np.ndarray,

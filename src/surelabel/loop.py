@@ -164,7 +164,7 @@ class AutoLabeler:
         self.query_kwargs = query_kwargs
         self.random_state = random_state
 
-    def _config(self, seed: int) -> TBALConfig:
+    def _config(self, seed: int, n_items: int | None = None) -> TBALConfig:
         if not (hasattr(self.model, "predict_proba") or hasattr(self.model, "decision_function")):
             raise TypeError(
                 f"The model {type(self.model).__name__} has neither predict_proba nor decision_function; "
@@ -188,6 +188,7 @@ class AutoLabeler:
             start_errors=self.start_errors,
             c1=self.c1,
             query_kwargs=self.query_kwargs,
+            n_items=n_items,
         )
 
     def run(
@@ -204,7 +205,10 @@ class AutoLabeler:
         X : array-like, shape (n, d)
             Features of every item.
         oracle : Oracle
-            Answers labels for item positions in ``X``.
+            Answers labels for item positions in ``X``. It may answer ``None`` for a
+            validation item it cannot label (a skip): the item stays in the validation set
+            and counts as an error wherever it falls, so skipping the hard items cannot make
+            the bound optimistic. Training items must be answered.
         validation_candidates : array-like of int or bool, optional
             Items reserved for validation draws (a held-out reserve, as in the paper). They
             are not auto-labeled and do not count in coverage. By default validation is drawn
@@ -214,9 +218,9 @@ class AutoLabeler:
         -------
         AutoLabelResult
         """
-        config = self._config(seed_from(self.random_state))
         X = check_features(X)
         n = X.shape[0]
+        config = self._config(seed_from(self.random_state), n)
         known = getattr(oracle, "y_true", None)
         if known is not None and np.shape(known)[0] != n:
             raise InputError(f"The oracle knows {np.shape(known)[0]} labels but X has {n} items; "
@@ -237,21 +241,28 @@ class AutoLabeler:
         class_index: dict[Any, int] = {c: i for i, c in enumerate(classes)}
         fixed_classes = self.classes is not None
 
-        def ask(indices: np.ndarray) -> np.ndarray:
-            answers = np.asarray(oracle.label(indices))
+        def ask(indices: np.ndarray, *, validation: bool = False) -> np.ndarray:
+            answers = np.asarray(oracle.label(indices), dtype=object)
             if answers.shape[0] != indices.shape[0]:
                 raise OracleError(f"The oracle answered {answers.shape[0]} labels for {indices.shape[0]} items.")
+            skipped = np.array([a is None for a in answers.tolist()], dtype=bool)
+            if skipped.any() and not validation:
+                raise OracleError(f"The oracle gave no label (None) for training item {int(indices[skipped][0])}; "
+                                  "only validation items may be skipped.")
+            answers = answers[~skipped]
             fresh = sorted({a for a in answers.tolist() if a not in class_index}, key=str)
             if fresh and fixed_classes:
                 raise OracleError(f"The oracle answered unknown label(s) {fresh[:5]}; known classes: {classes}.")
             for a in fresh:
                 class_index[a] = len(classes)
                 classes.append(a)
-            return np.array([class_index[a] for a in answers.tolist()], dtype=np.intp)
+            codes = np.full(indices.shape[0], -1, dtype=np.intp)  # -1: skipped, an error wherever it falls
+            codes[~skipped] = [class_index[a] for a in answers.tolist()]
+            return codes
 
         val_idx, seed_idx = initial_draw(config, reserve, in_pool)
         state = LabelState.empty(n, len(classes), in_pool)
-        val_codes = ask(val_idx) if val_idx.size else np.empty(0, np.intp)
+        val_codes = ask(val_idx, validation=True) if val_idx.size else np.empty(0, np.intp)
         seed_codes = ask(seed_idx) if seed_idx.size else np.empty(0, np.intp)
         state.grow_classes(len(classes))
         state.record_human(val_idx, val_codes, 0, validation=True)

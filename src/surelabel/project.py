@@ -177,6 +177,7 @@ class _Snapshot:
     retired: list[int]
     last_event: int
     spot: list[dict[str, Any]] = field(default_factory=list)  # answers to spot-check batches
+    validation_items: list[int] = field(default_factory=list)  # every item ever drawn for validation
 
     def quality_batch_ids(self) -> set[int]:
         return {b["id"] for b in self.batches if b["kind"] in QUALITY_KINDS}
@@ -529,6 +530,7 @@ class Project:
         score: str = "max_proba",
         query: str = "margin_random",
         seed: int = 0,
+        guarantee: str = "overall",
         db: str | None = None,
         featurizer: str | None = None,
         quiet: bool | None = None,
@@ -618,7 +620,7 @@ class Project:
         config = {
             "classes": classes, "epsilon": float(epsilon), "delta": float(delta), "bound": bound, "model": model,
             "budget": budget, "validation_size": validation_size, "seed_size": seed_size,
-            "batch_size": batch_size, "score": score, "query": query, "seed": int(seed),
+            "batch_size": batch_size, "score": score, "query": query, "seed": int(seed), "guarantee": guarantee,
             "id_column": id_column, "feature_columns": feature_cols, "text_column": text, "image_column": image,
             "embedding_column": embedding, "featurizer": featurizer_info, "cost": cost,
         }
@@ -824,7 +826,9 @@ class Project:
         for b in batches:  # a quality-check batch's own kind (its batch row says training)
             b["kind"] = kinds.get(b["id"], b["kind"])
         open_ids = [b["id"] for b in batches if b["status"] == "open"]
+        val_ids = [b["id"] for b in batches if b["kind"] == "validation"]
         return _Snapshot(current=_current_labels(human), human=human,
+                         validation_items=[item for _, item, _ in st.batch_items(conn, val_ids)],
                          auto=st.auto_events(conn) if with_auto else [], rounds=st.rounds(conn),
                          batches=batches, open_items=st.batch_items(conn, open_ids),
                          retired=st.retirements(conn) if with_auto else [], last_event=st.last_event_id(conn),
@@ -853,11 +857,20 @@ class Project:
             state.source[i] = AUTO
             state.rounds[i] = a["round"]
             state.scores[i] = np.nan if a["score"] is None else a["score"]
+        # A validation item nobody answered (skipped, or returned by a partial round) stays validation: out of
+        # the pool for good, and an error wherever it falls (code -1 matches no prediction). Validation stays the
+        # uniform sample the bound needs, whatever people chose to skip.
+        drawn = np.asarray(snap.validation_items, dtype=np.intp)
+        if drawn.size:
+            missing = drawn[state.codes[drawn] < 0]
+            state.in_pool[missing] = False
+            state.val_active[missing] = True
         if snap.retired:
             state.val_active[np.asarray(snap.retired, dtype=np.intp)] = False
         for r in snap.rounds:
             state.retired_n += np.asarray(r["retired_n"], dtype=np.int64)
             state.retired_k += np.asarray(r["retired_k"], dtype=np.int64)
+            state.delta_spent += float(r["report"].get("delta") or 0.0)
         return state
 
     def _pending(self, snap: _Snapshot) -> list[PendingItem]:
@@ -1069,7 +1082,7 @@ class Project:
                     rows.append({"item": int(i), "label": self.classes[int(code)], "source": "auto", "round": r,
                                  "channel": "engine", "model_version": version, "score": _finite(s),
                                  "threshold": _finite(est.thresholds[int(code)]) if est else None,
-                                 "bound": _finite(est.upper_bound[int(code)]) if est else None})
+                                 "bound": _cert_bound(est, int(code))})
                 crash_point("step.compute")
                 with self.store.write() as conn:
                     if self.store.last_event_id(conn) != snap.last_event or len(self.store.rounds(conn)) != r:
@@ -1164,12 +1177,16 @@ class Project:
         reports = [r["report"] for r in snap.rounds]
         per_class = []
         for i, c in enumerate(self.classes):
-            # the latest round that certified the class: its bound covers every auto-label so far
+            # the latest round that certified the class. Its per-class certified bound exists only under the
+            # per-class promise; otherwise the class shows its validation estimate with an interval (an estimate)
             cert = next((r for r in reversed(reports) if r["thresholds"].get(c) is not None), None)
+            ce = {} if cert is None else (cert.get("class_estimates") or {}).get(c, {})
             per_class.append({
                 "class": c,
                 "threshold": None if cert is None else cert["thresholds"].get(c),
-                "error_bound": None if cert is None else cert["upper_bounds"].get(c),
+                "certified_bound": None if cert is None else cert["upper_bounds"].get(c),
+                "estimate": ce.get("estimate"),
+                "estimate_interval": ce.get("interval"),
                 "certified_in_round": None if cert is None else cert["round"],
                 "auto_labeled": int(((state.source == AUTO) & (state.codes == i)).sum()),
                 "human_labeled": int((((state.source == HUMAN) | (state.source == VALIDATION))
@@ -1201,7 +1218,8 @@ class Project:
                                        if r.get("union_upper_bound") is not None), None),
             "per_class": per_class,
             "thresholds": {p["class"]: p["threshold"] for p in per_class},
-            "error_bounds": {p["class"]: p["error_bound"] for p in per_class},
+            "certified_bounds": {p["class"]: p["certified_bound"] for p in per_class},
+            "guarantee": cfg.guarantee,
             "epsilon": cfg.epsilon,
             "delta": cfg.delta,
             "bound": cfg.bound,
@@ -1252,7 +1270,9 @@ class Project:
             "round": state.rounds,
             "score": state.scores,
             "threshold": threshold,
-            "error_bound": bound,
+            "certified_bound": bound,
+            "bound_covers": np.where(np.isnan(bound), None, "class" if self.tbal_config.guarantee == "per-class"
+                                     else "all auto-labels").astype(object),
             "model_version": pd.array(extra["model_version"].tolist(), dtype="string"),
             "annotator": pd.array(extra["annotator"].tolist(), dtype="string"),
             "seconds": seconds,
@@ -1500,12 +1520,20 @@ def _current_labels(human: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
     return {item: stack[-1] for item, stack in alive.items() if stack}
 
 
+def _cert_bound(est: Any, code: int) -> float | None:
+    """The certified bound that admitted an auto-label: its class's own under the per-class promise, else the
+    overall bound on all auto-labels (the only one certified)."""
+    if est is None:
+        return None
+    return _finite(est.upper_bound[code] if est.search == "per-class" else est.union_upper_bound)
+
+
 def _tbal_config(config: dict[str, Any]) -> TBALConfig:
     return TBALConfig.resolve(
         epsilon=config["epsilon"], delta=config["delta"], budget=config["budget"],
         validation_size=config["validation_size"], seed_size=config["seed_size"],
         batch_size=config["batch_size"], seed=config["seed"], bound=config["bound"],
-        score=config["score"], query=config["query"],
+        score=config["score"], query=config["query"], guarantee=config.get("guarantee", "overall"),
     )
 
 

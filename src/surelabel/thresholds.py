@@ -55,6 +55,10 @@ GUARANTEES = ("overall", "per-class")
 #: Confidence of the two-sided interval shown beside each class's validation error estimate.
 ESTIMATE_CONFIDENCE = 0.9
 
+#: The overall mode's guard keeps a class out when the one-sided lower bound of its error at this
+#: confidence exceeds epsilon (any rule is safe there; this one is "clearly above epsilon").
+GUARD_CONFIDENCE = 0.9
+
 #: Default minimum number of validation points predicted as a class for it to be auto-labeled.
 DEFAULT_MIN_SUPPORT = {"clopper-pearson": 10, "hoeffding": 10, "paper": 26}
 
@@ -282,6 +286,7 @@ def _fixed_sequence(
     pool_delta: float,
     prior_n: int = 0,
     prior_errors: int = 0,
+    trace: dict | None = None,
 ) -> tuple[float, int, int, float, int, float]:
     """Fixed-sequence test over nested regions ``{score >= t}``, largest ``t`` first.
 
@@ -330,6 +335,8 @@ def _fixed_sequence(
         passed[0] = k[0] <= start_errors
     n_pass = int(passed.size) if passed.all() else int(np.argmin(passed))
     n_tests = min(n_pass + 1, passed.size)
+    if trace is not None:  # every region that passed: each one is certified, not only the last
+        trace.update(thr=thr[:n_pass], ucb=ucb[:n_pass])
     if n_pass == 0:
         return math.inf, 0, 0, math.nan, n_tests, float(targets[0])
     j = n_pass - 1
@@ -355,7 +362,7 @@ def estimate_thresholds(
     pool_delta: float | None = None,
     prior_n: ArrayLike = 0,
     prior_errors: ArrayLike = 0,
-    guard_delta: float | None = None,
+    guard: bool = False,
 ) -> ThresholdEstimate:
     """Find per-class confidence thresholds whose auto-labeling error is at most ``epsilon``.
 
@@ -401,14 +408,15 @@ def estimate_thresholds(
         Certified bounds only: validation points (and their errors) retired in earlier
         rounds because they fell in an auto-labeled region, per predicted class. They stay
         part of the evidence, so each round certifies the *cumulative* auto-labeled region.
-    guard_delta : float, optional
-        ``search="union"`` only: after the union threshold is certified, a class whose
-        newly selected validation points show its error above ``epsilon`` (Clopper–Pearson
-        lower bound at ``guard_delta`` split over the classes) is not auto-labeled
-        (``guarded``). Dropping a region whose error rate is above the union's can only lower
-        the union's rate, so the promise keeps holding, at ``delta + guard_delta``
-        (``docs/guarantee.md``).
-
+    guard : bool, default False
+        ``search="union"`` with the pool given: after the union's threshold is certified, a
+        class whose validation evidence puts its error clearly above ``epsilon`` (the one-sided
+        ``GUARD_CONFIDENCE`` Clopper–Pearson lower bound of its selected points, earlier rounds'
+        included, above ``epsilon``) is not auto-labeled (``guarded``), as long as the
+        union's certificate still covers what remains: the wrong labels among the remaining
+        items are at most those of the union, so the remaining share stays at most ``epsilon``
+        when the binomial quantile of the union's wrong labels is at most ``epsilon`` times the
+        remaining count. No extra failure probability is spent (``docs/guarantee.md``).
     Returns
     -------
     ThresholdEstimate
@@ -470,6 +478,7 @@ def estimate_thresholds(
                 thresholds[c] = sc[j]
                 class_bound[c] = float(paper_upper(k[j], n[j], c1))
     elif search == "union":
+        trace: dict = {}
         keep = supported[p]
         vs = s[keep]
         order, ends = _descending(vs)
@@ -488,6 +497,7 @@ def estimate_thresholds(
             pool_delta=pool_delta,
             prior_n=int(prior_n_c.sum()),
             prior_errors=int(prior_k_c.sum()),
+            trace=trace,
         )
         if np.isfinite(thr):
             thresholds[supported] = thr
@@ -525,17 +535,14 @@ def estimate_thresholds(
 
     selected = s >= thresholds[p]
     guarded = np.zeros(K, dtype=bool)
-    if guard_delta is not None and search == "union" and bound != "paper" and selected.any():
-        guarded = _guard(p, wrong, selected, K, epsilon, _check_unit("guard_delta", guard_delta))
-        if guarded.any() and ps is not None:
-            # the pool's target falls with the number of auto-labels: keep the guard only if the union's
-            # certified bound still meets the target for the items that remain
-            keep_pool = (ps >= thresholds[pm]) & ~guarded[pm]
-            n_prior = int(np.sum(n_auto_labeled))
-            if class_bound[supported].size and binomial_safe_rate(
-                    np.array([n_prior + int(keep_pool.sum())]), epsilon, pool_delta)[0] < np.nanmax(class_bound):
-                guarded[:] = False
-        thresholds[guarded] = np.inf
+    if guard and search == "union" and bound != "paper" and ps is not None and selected.any():
+        guarded = _flag_bad_classes(p, wrong, selected, prior_n_c, prior_k_c, epsilon)
+        if guarded.any():
+            thr_g, ucb_g = _guarded_region(trace["thr"], trace["ucb"], guarded, supported, ps, pm, epsilon=epsilon,
+                                           n_prior_auto=int(np.sum(n_auto_labeled)), pool_delta=pool_delta)
+            thresholds[supported] = thr_g
+            class_bound[supported] = ucb_g
+            thresholds[guarded] = np.inf
         selected = s >= thresholds[p]
     n_selected = np.bincount(p[selected], minlength=K)[:K]
     n_errors = np.bincount(p[selected & wrong], minlength=K)[:K]
@@ -612,20 +619,39 @@ def eligible_classes(support: ArrayLike, epsilon: float, delta: float, bound: st
     return out
 
 
-def _guard(pred: np.ndarray, wrong: np.ndarray, selected: np.ndarray, n_classes: int, epsilon: float,
-           guard_delta: float) -> np.ndarray:
-    """Classes whose newly selected validation points put their error clearly above ``epsilon``.
+def _flag_bad_classes(pred: np.ndarray, wrong: np.ndarray, selected: np.ndarray, prior_n: np.ndarray,
+                      prior_k: np.ndarray, epsilon: float) -> np.ndarray:
+    """Classes whose validation evidence in the certified region (earlier rounds' included) puts their error
+    clearly above ``epsilon``: the one-sided ``GUARD_CONFIDENCE`` lower bound exceeds it."""
+    K = prior_n.shape[0]
+    fresh = np.bincount(pred[selected], minlength=K)[:K]
+    n = fresh + prior_n
+    k = np.bincount(pred[selected & wrong], minlength=K)[:K] + prior_k
+    lower = 1.0 - clopper_pearson_upper(n - k, n, 1.0 - GUARD_CONFIDENCE)
+    return (fresh > 0) & (lower > epsilon)
 
-    A one-sided Clopper–Pearson *lower* bound at ``guard_delta`` split over the classes with
-    selected points: with probability at least ``1 - guard_delta``, every class it flags has
-    an error rate above ``epsilon``.
+
+def _guarded_region(thr: np.ndarray, ucb: np.ndarray, flagged: np.ndarray, supported: np.ndarray,
+                    pool_scores: np.ndarray, pool_pred: np.ndarray, *, epsilon: float, n_prior_auto: int,
+                    pool_delta: float) -> tuple[float, float]:
+    """The largest certified union region whose unflagged part keeps the promise: ``(threshold, bound)``.
+
+    Every region the fixed-sequence test passed is certified (``ucb`` bounds its rate), not only
+    the last. Dropping the flagged classes from a certified union ``U`` only removes items, so
+    the wrong labels among the items kept are at most those among ``U``; with probability
+    ``1 - pool_delta`` those are at most ``Q``, the binomial quantile of ``N_U`` items at rate
+    ``ucb``. The region is kept when ``Q <= epsilon * N_kept``; ``inf`` when none is.
     """
-    n = np.bincount(pred[selected], minlength=n_classes)[:n_classes]
-    k = np.bincount(pred[selected & wrong], minlength=n_classes)[:n_classes]
-    m = max(int((n > 0).sum()), 1)
-    # lower bound on p from k of n: 1 - (upper bound on 1 - p from n - k of n)
-    lower = 1.0 - clopper_pearson_upper(n - k, n, guard_delta / m)
-    return (n > 0) & (lower > epsilon)
+    sup = supported[pool_pred]
+    in_sup = np.sort(pool_scores[sup])
+    in_flag = np.sort(pool_scores[sup & flagged[pool_pred]])
+    n_u = n_prior_auto + in_sup.size - np.searchsorted(in_sup, thr, side="left")
+    n_kept = n_u - (in_flag.size - np.searchsorted(in_flag, thr, side="left"))
+    for j in range(thr.size - 1, -1, -1):  # largest region first
+        if n_kept[j] > 0 and ucb[j] <= float(binomial_safe_rate(np.array([int(n_u[j])]),
+                                                                epsilon * n_kept[j] / n_u[j], pool_delta)[0]):
+            return float(thr[j]), float(ucb[j])
+    return math.inf, math.nan
 
 
 def select_confident(scores: ArrayLike, y_pred: ArrayLike, thresholds: ArrayLike) -> np.ndarray:
