@@ -10,7 +10,7 @@ import pytest
 import surelabel
 
 SRC = Path(surelabel.__file__).parent
-PURE = {"scores", "bounds", "thresholds", "query", "rng", "exceptions"}
+PURE = {"scores", "bounds", "thresholds", "query", "rng", "exceptions", "spending"}
 ALLOWED = {"__future__", "functools", "collections", "dataclasses", "math", "typing", "numpy", "scipy"}
 
 

@@ -37,8 +37,8 @@ def test_per_class_plan_is_kept_by_the_thresholds_it_plans_for():
     plan = plan_validation(eps, delta, n_classes=3, expected_error=errors, search="per-class", rounds=rounds)
     need = plan.needed_any.astype(int)
     assert need[0] == min_certifiable_size(eps, plan.delta_test) and (np.diff(need) > 0).all()
-    # the loop's round test runs at 0.75 delta / rounds; per-class search divides it by K itself
-    delta_round = 0.75 * delta / rounds
+    # the loop's best-funded round tests at 0.75 delta (1 - early share) at least; per-class search divides by K
+    delta_round = 0.75 * delta * (1 - 0.25)
     got_any, _ = simulate_class_sizes(need, errors, epsilon=eps, delta=delta_round, search="per-class")
     assert (got_any >= plan.power - violation_slack(1 - plan.power, RUNS)).all(), (need, got_any)
     need_full = plan.needed_full.astype(int)

@@ -17,9 +17,10 @@ from sklearn.linear_model import LogisticRegression
 from _projects import small_items
 from surelabel import AutoLabeler, datasets
 from surelabel.baselines import ActiveLearningLabeler, PassiveLearningLabeler
-from surelabel.engine import TBALConfig, spent_fraction
+from surelabel.engine import TBALConfig
 from surelabel.project import Answer
 from surelabel.simulation import simulate, summarize, violation_slack
+from surelabel.spending import spent_fraction
 
 DELTA = 0.1
 RUNS = 100

@@ -29,6 +29,7 @@ from sklearn.base import clone
 from .exceptions import BudgetError, InputError
 from .query import get_query
 from .scores import energy, get_score, proba_from_decision
+from .spending import EARLY_SHARE, VALIDATION_SHARE, spent_fraction
 from .thresholds import (
     BOUNDS,
     DEFAULT_MIN_SUPPORT,
@@ -66,27 +67,6 @@ SOURCE_NAMES = np.array(["unlabeled", "human", "validation", "auto"], dtype=obje
 _DRAW_VALIDATION, _DRAW_SEED, _DRAW_QUERY = 0, 1, 2
 
 
-def spent_fraction(n_train: int, train_budget: int, early_share: float) -> float:
-    """Share of the validation tests' ``delta`` that may be spent once ``n_train`` training labels exist.
-
-    A spending function fixed before any label is seen, in the spirit of Lan–DeMets alpha
-    spending: ``early_share`` of it grows in proportion to the training labels bought, and the
-    rest is released at once when the training budget is fully spent, so the round that has
-    the best model gets the largest share. It never exceeds 1, however many rounds (partial or
-    not) the labels arrive in, which is what keeps the union bound over rounds valid.
-
-    Examples
-    --------
-    >>> [round(spent_fraction(n, 100, 0.25), 3) for n in (0, 20, 99, 100, 150)]
-    [0.0, 0.05, 0.247, 1.0, 1.0]
-    >>> spent_fraction(0, 0, 0.25)   # no training budget: everything at round 0
-    1.0
-    """
-    if train_budget <= 0 or n_train >= train_budget:
-        return 1.0
-    return float(early_share) * max(int(n_train), 0) / int(train_budget)
-
-
 def _rng(seed: int, r: int, purpose: int) -> np.random.Generator:
     return np.random.default_rng([int(seed), int(r), int(purpose)])
 
@@ -121,10 +101,10 @@ class TBALConfig:
     query_kwargs: dict[str, Any] = field(default_factory=dict)
     guarantee: str = "overall"
     #: share of ``delta`` for the validation tests; the rest covers the pool's finite size
-    validation_share: float = 0.75
+    validation_share: float = VALIDATION_SHARE
     #: share of the validation tests' ``delta`` spent, in proportion to training labels, before the
     #: training budget is spent; the rest goes to the round that spends it (:func:`spent_fraction`)
-    early_share: float = 0.25
+    early_share: float = EARLY_SHARE
     #: overall mode: keep classes whose own evidence is clearly above epsilon out (costs no delta)
     guard: bool = True
     #: before the training budget is spent, items above a provisional threshold (certified at the

@@ -34,6 +34,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .bounds import binomial_safe_rate
+from .spending import EARLY_SHARE, VALIDATION_SHARE
 from .thresholds import (
     BOUNDS,
     DEFAULT_MIN_SUPPORT,
@@ -56,8 +57,6 @@ __all__ = [
     "single_test_needed",
 ]
 
-#: Share of ``delta`` the loop spends on validation tests (the rest covers the finite pool).
-LOOP_VALIDATION_SHARE = 0.75
 
 MAX_SIZE = 2_000_000
 
@@ -500,12 +499,16 @@ def plan_validation(
         A pilot round's validation points: the error profile per class (as a function of
         the score quantile) and the class shares are read from it.
     rounds : int, default 1
-        Rounds the loop may run (``TBALConfig.max_rounds``): each test gets ``0.75 δ / rounds``.
+        Rounds the loop may run (``TBALConfig.max_rounds``). One round tests at ``0.75 δ``; with
+        more, the round that spends the training budget tests at no less than
+        ``0.75 δ (1 - early_share)`` (the spending function of :mod:`surelabel.engine`).
     loop : bool, default True
         Split ``delta`` as the loop does; ``False`` plans one direct call of
         :func:`~surelabel.thresholds.estimate_thresholds` at ``delta``.
     search : {"union", "per-class"}
-        One threshold for the union of classes, or one per class (at ``δ / K``).
+        The overall promise (one threshold for the union of classes) or the per-class promise
+        (each class at ``δ / K``: an upper bound on the need, since classes that cannot be
+        certified do not dilute the others' share in the loop).
     bound : {"clopper-pearson", "hoeffding"}
     min_support : int, optional
         Default 10, as in the loop.
@@ -585,11 +588,14 @@ def plan_validation(
         union_err = float(np.sum(shares * e))
         union_prof = union_err
 
-    delta_round = float(delta) * (LOOP_VALIDATION_SHARE / int(rounds) if loop else 1.0)
+    # the loop's tests: the validation share of delta; with several rounds, the round that spends the training
+    # budget (the one that certifies most) tests at no less than (1 - early_share) of it
+    delta_round = float(delta) * (VALIDATION_SHARE * (1.0 if int(rounds) <= 1 else 1.0 - EARLY_SHARE)
+                                  if loop else 1.0)
     delta_test = delta_round / K if search == "per-class" else delta_round
     target = float(epsilon)
     if expected_auto_labels is not None and loop:
-        pool_delta = float(delta) * (1 - LOOP_VALIDATION_SHARE)
+        pool_delta = float(delta) * (1 - VALIDATION_SHARE)
         target = float(binomial_safe_rate(int(expected_auto_labels), float(epsilon), pool_delta))
         notes.append(
             f"target {target:.4f} < epsilon so the promise covers the {int(expected_auto_labels)} auto-labels made"
