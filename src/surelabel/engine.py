@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from sklearn.base import clone
 
 from .exceptions import BudgetError, InputError
 from .query import get_query
@@ -412,6 +411,8 @@ def run_round(config: TBALConfig, model: Any, X: np.ndarray, state: LabelState, 
     if np.unique(y_train).size < 2:
         return RoundOutcome(r, K, train_idx.size, None, 0.0, empty, empty, np.empty(0), empty, zeros, zeros,
                             cand, None, "fewer than two classes among the training labels: no model this round")
+    from sklearn.base import clone  # here: `surelabel status` and `--help` need no scikit-learn
+
     fitted = clone(model).fit(X[train_idx], y_train)
     both = np.concatenate([cand, vidx])
     proba, logits = predict_proba_logits(fitted, X[both], K)

@@ -197,6 +197,7 @@ class AutoLabeler:
         oracle: Oracle,
         *,
         validation_candidates: ArrayLike | None = None,
+        callback: Callable[[RoundReport], None] | None = None,
     ) -> AutoLabelResult:
         """Auto-label ``X``, asking ``oracle`` for human labels within the budget.
 
@@ -213,6 +214,10 @@ class AutoLabeler:
             Items reserved for validation draws (a held-out reserve, as in the paper). They
             are not auto-labeled and do not count in coverage. By default validation is drawn
             from all items.
+        callback : callable, optional
+            Called as ``callback(report)`` with each round's :class:`RoundReport` as soon as the
+            round is done (its next batch already answered): progress bars, logs, a look at the
+            run in a notebook. Its return value is ignored; an exception it raises stops the run.
 
         Returns
         -------
@@ -282,6 +287,8 @@ class AutoLabeler:
                 queried = choose_queries(config, outcome, b)
                 state.record_human(queried, ask(queried), r + 1)
             history.append(round_report(outcome, state, classes, queried.size))
+            if callback is not None:
+                callback(history[-1])
             if stop_reason:
                 break
             r += 1
