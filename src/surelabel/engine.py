@@ -363,10 +363,13 @@ def _decision(model: Any, X: np.ndarray) -> np.ndarray:
     """``decision_function``; for a fitted scikit-learn linear classifier on a dense array, the same
     product ``X @ coef_.T + intercept_`` without the per-call input validation (a third of a
     unit-ball round's time at the paper's settings)."""
-    from sklearn.linear_model._base import LinearClassifierMixin
+    from sklearn.linear_model import LogisticRegression, RidgeClassifier, SGDClassifier
+    from sklearn.svm import LinearSVC
 
+    # public classes only (exact types: a subclass may override decision_function)
+    linear = (LogisticRegression, LinearSVC, SGDClassifier, RidgeClassifier)
     coef, intercept = getattr(model, "coef_", None), getattr(model, "intercept_", None)
-    if (isinstance(model, LinearClassifierMixin) and isinstance(X, np.ndarray) and X.ndim == 2
+    if (type(model) in linear and isinstance(X, np.ndarray) and X.ndim == 2
             and isinstance(coef, np.ndarray) and coef.ndim == 2 and coef.shape[1] == X.shape[1]):
         d = X @ coef.T + intercept
         return d.ravel() if d.shape[1] == 1 else d
