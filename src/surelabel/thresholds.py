@@ -218,10 +218,38 @@ def min_certifiable_size(epsilon: float, delta: float, bound: str = "clopper-pea
     return int(lo)
 
 
+def _class_indices(name: str, values: ArrayLike, *, missing_ok: bool = False) -> np.ndarray:
+    """``values`` as class indices, or a ValueError saying how to map labels to indices.
+
+    Integers (and whole floats, booleans) pass as they are. Labels such as strings are refused:
+    their order would decide which index is which class, so the caller maps them, once, at the
+    edge (:func:`surelabel.certify` takes labels of any kind). With ``missing_ok`` (``y_true``)
+    floats pass unchanged, so a NaN (no answer) compares unequal to every prediction: an error.
+    """
+    a = np.asarray(values).ravel()
+    if a.dtype.kind in "biu":
+        return a
+    if a.dtype.kind == "f" and (missing_ok or (np.isfinite(a).all() and (a == np.round(a)).all())):
+        return a
+    if a.dtype.kind == "O" and all(v is None or (isinstance(v, (int, float, np.integer, np.floating))
+                                                 and not isinstance(v, bool)) for v in a):
+        if missing_ok:
+            return a
+        if all(v is not None and math.isfinite(float(v)) and float(v) == round(float(v)) for v in a):
+            return a.astype(np.int64)
+    bad = next((v for v in a.tolist() if not (isinstance(v, int) or (isinstance(v, float) and v.is_integer()))),
+               None)
+    raise ValueError(
+        f"{name} must hold class indices 0..K-1 (integers); got {bad!r} ({type(bad).__name__}). "
+        "Map labels to indices first (np.unique(labels, return_inverse=True)), or use surelabel.certify, "
+        "which takes labels of any kind."
+    )
+
+
 def _as_inputs(scores: ArrayLike, y_pred: ArrayLike, y_true: ArrayLike, n_classes: int):
     s = np.asarray(scores, dtype=float).ravel()
-    p = np.asarray(y_pred).ravel()
-    t = np.asarray(y_true).ravel()
+    p = _class_indices("y_pred", y_pred)
+    t = _class_indices("y_true", y_true, missing_ok=True)
     if not (s.shape == p.shape == t.shape):
         raise ValueError(
             f"scores, y_pred and y_true must have the same length. Got {s.shape[0]}, {p.shape[0]}, {t.shape[0]}."
@@ -449,7 +477,7 @@ def estimate_thresholds(
     ps = pm = None
     if pool_scores is not None:
         ps = np.asarray(pool_scores, dtype=float).ravel()
-        pm = np.asarray(pool_pred).ravel().astype(np.intp)
+        pm = _class_indices("pool_pred", pool_pred).astype(np.intp)
         if ps.shape != pm.shape:
             raise ValueError("pool_scores and pool_pred must have the same length.")
 
@@ -663,7 +691,7 @@ def select_confident(scores: ArrayLike, y_pred: ArrayLike, thresholds: ArrayLike
     [True, False, True]
     """
     s = np.asarray(scores, dtype=float).ravel()
-    p = np.asarray(y_pred).ravel().astype(np.intp)
+    p = _class_indices("y_pred", y_pred).astype(np.intp)
     thr = np.asarray(thresholds, dtype=float).ravel()
     if s.shape != p.shape:
         raise ValueError(f"scores and y_pred must have the same length. Got {s.shape[0]} and {p.shape[0]}.")
