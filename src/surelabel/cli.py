@@ -356,6 +356,8 @@ def _embed_raw(data: Path, text_column: str | None, image_column: str | None, im
                    "validation labels; see surelabel plan).  [default: overall]")
 @click.option("--seed", type=click.IntRange(min=0), help="Random seed; same seed, same labels.  [default: 0]")
 @click.option("--out", type=click.Path(path_type=Path), help="Write labels to .parquet, .csv or .jsonl.")
+@click.option("--report", "report_out", type=click.Path(path_type=Path),
+              help="Also write an HTML report of the run (coverage and bound per round, per class, scores, cost).")
 @click.option("--class-report", is_flag=True,
               help="Also report per class: hard to certify, cheap, and where the next labels buy the most "
                    "certified coverage.")
@@ -370,7 +372,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         prices: Path | None, money: float | None,
         validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str | None,
         score: str | None, query: str | None, guarantee: str | None, seed: int | None, out: Path | None,
-        class_report: bool,
+        report_out: Path | None, class_report: bool,
         db: str | None, as_json: bool) -> None:
     """Auto-label DATA, answering queries from a column of known labels.
 
@@ -390,8 +392,11 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
 
     if out is not None and out.suffix.lower() not in (".parquet", ".csv", ".jsonl"):
         raise SurelabelError(f"Cannot write {out}: use a .parquet, .csv or .jsonl file name.")
-    if out is not None and not out.resolve().parent.is_dir():
-        raise SurelabelError(f"Cannot write {out}: folder {out.parent} does not exist; create it first.")
+    for path, kinds in ((out, ()), (report_out, (".html", ".htm"))):
+        if path is not None and kinds and path.suffix.lower() not in kinds:
+            raise SurelabelError(f"Cannot write {path}: a report is an .html file.")
+        if path is not None and not path.resolve().parent.is_dir():
+            raise SurelabelError(f"Cannot write {path}: folder {path.parent} does not exist; create it first.")
     if is_project(data):
         given = {"--features": features, "--feature-prefix": feature_prefix, "--id-column": id_column,
                  "--epsilon": epsilon, "--delta": delta, "--bound": bound, "--budget": budget,
@@ -406,7 +411,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
                                  f"drop {', '.join(clash)}.")
         from .cli_project import simulate_project
 
-        simulate_project(data, label_column, out, db, as_json)
+        simulate_project(data, label_column, out, db, as_json, report=report_out)
         return
     epsilon = 0.05 if epsilon is None else epsilon
     delta = 0.05 if delta is None else delta
@@ -496,12 +501,17 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
 
         report = per_class_report_from_run(result, X, make_model(model, seed), cost_model=cost_model, y_true=y)
         suggestions = suggest_next_labels(report, currency=cost_model.currency if cost_model else None)
+    if report_out is not None:
+        from .report import write_report
+
+        write_report(result, report_out, y_true=y, cost=cost, title=f"Run on {data.name}")
     if as_json:
         extra = {} if cost is None else {"cost": cost}
         if report is not None:
             extra.update(class_report=report.to_dict("records"), suggestions=suggestions)
         emit_json(_clean({**result.summary(y), **extra, "rounds": [h.to_dict() for h in result.history],
                           **({"embeddings": embedded} if embedded else {}),
+                          **({"report": str(report_out)} if report_out is not None else {}),
                           "out": None if out is None else str(out)}))
         return
     console = make_console()
@@ -537,6 +547,8 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
             console.print(f"• {line}", highlight=False)
     if out is not None:
         console.print(f"Labels written to {out}")
+    if report_out is not None:
+        console.print(f"Report written to {report_out}")
 
 
 main.add_command(__import__("surelabel.bench.cli", fromlist=["bench"]).bench)  # surelabel bench

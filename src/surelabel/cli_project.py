@@ -1,4 +1,5 @@
-"""The project commands of ``surelabel``: init, next, import, step, status, export, check, serve, annotators, example.
+"""The project commands of ``surelabel``: init, next, import, step, status, report, export, check, serve, annotators,
+example.
 
 Thin like the rest of the CLI: parse, call :class:`~surelabel.project.Project`, print (a
 sentence or a table for people, one JSON object with ``--json``). ``surelabel run`` on a
@@ -366,6 +367,29 @@ def status_cmd(directory: Path, db: str | None, as_json: bool) -> None:
     click.echo(_next_hint(s, directory))
 
 
+@main.command("report")
+@click.argument("directory", type=click.Path(path_type=Path))
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="The .html file to write.")
+@_db_option
+@_json_option
+@friendly_errors
+def report_cmd(directory: Path, out: Path, db: str | None, as_json: bool) -> None:
+    """Write one self-contained HTML page about the project: coverage and the certified bound round by round,
+    per-class thresholds and estimates, score histograms, spot checks and cost.
+
+    For a run on an items file, write it with the run: surelabel run ... --report report.html
+
+    Example: surelabel report proj --out report.html
+    """
+    from .report import write_report
+
+    path = write_report(directory, out, db=db)
+    if as_json:
+        emit_json({"out": str(path)})
+        return
+    click.echo(f"Report written to {path}")
+
+
 @main.command("export")
 @click.argument("directory", type=click.Path(path_type=Path))
 @click.option("--out", type=click.Path(path_type=Path), required=True,
@@ -436,21 +460,29 @@ def check_cmd(directory: Path, db: str | None, as_json: bool) -> None:
         sys.exit(1)
 
 
-def simulate_project(directory: Path, column: str, out: Path | None, db: str | None, as_json: bool) -> None:
+def simulate_project(directory: Path, column: str, out: Path | None, db: str | None, as_json: bool,
+                     report: Path | None = None) -> None:
     """``surelabel run DIR --simulate-from COL``: answer every batch from COL, through the same steps as people."""
     with _open(directory, db) as project, round_progress(f"run {directory.name}", None,
                                                           "answering batches, running rounds"):
         s = project.simulate(column)
         if out is not None:
             project.export(out)
+        if report is not None:
+            from .report import write_report
+
+            write_report(project, report)
     for w in s.get("warnings", []):
         click.echo(f"Warning: {w}", err=True)
     if as_json:
-        emit_json(_clean({**s, "out": None if out is None else str(out)}))
+        emit_json(_clean({**s, "out": None if out is None else str(out),
+                          **({"report": str(report)} if report is not None else {})}))
         return
     click.echo(status_text(s))
     if out is not None:
         click.echo(f"Labels written to {out}")
+    if report is not None:
+        click.echo(f"Report written to {report}")
 
 
 @main.command("serve")
