@@ -2,6 +2,8 @@
 
 The public API, in three layers (see ``docs/architecture.md``):
 
+* bring your own model — :func:`certify` accepts any labeler's labels above certified confidence
+  thresholds, from human labels on a random sample (:func:`draw_validation`);
 * pure functions — :func:`estimate_thresholds`, :func:`select_confident`, the scores in
   :mod:`surelabel.scores`, the bounds in :mod:`surelabel.bounds`, the query strategies in
   :mod:`surelabel.query`;
@@ -24,6 +26,9 @@ _SUBMODULES = ("audit", "bounds", "datasets", "query", "scores")
 _ORIGIN = {
     "binomial_safe_rate": "bounds",
     "clopper_pearson_interval": "bounds",
+    "Certificate": "certify",
+    "certify": "certify",
+    "draw_validation": "certify",
     "clopper_pearson_upper": "bounds",
     "hoeffding_upper": "bounds",
     "ConsensusOracle": "consensus",
@@ -60,6 +65,7 @@ _ORIGIN = {
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on demand
     from . import audit, bounds, datasets, query, scores
     from .bounds import binomial_safe_rate, clopper_pearson_interval, clopper_pearson_upper, hoeffding_upper
+    from .certify import Certificate, certify, draw_validation
     from .consensus import ConsensusOracle
     from .cost import CostModel
     from .exceptions import BudgetError, InputError, OracleError, SurelabelError
@@ -102,6 +108,9 @@ __all__ = [
     "estimate_thresholds",
     "select_confident",
     "min_certifiable_size",
+    "certify",
+    "draw_validation",
+    "Certificate",
     "max_proba",
     "margin",
     "neg_entropy",
