@@ -178,6 +178,14 @@ def test_a_project_run_writes_its_report(tmp_path):
     assert "Round by round" in (tmp_path / "p.html").read_text(encoding="utf-8")
 
 
+def test_a_fresh_project_has_a_report_too(tmp_path):
+    with Project.create(tmp_path / "proj", small_items(300), id_column="id", feature_prefix="f",
+                        classes=["no", "yes"], **PROJECT_SETTINGS) as project:
+        page = report_html(project)
+    assert "No round has run yet" in page and "Nothing is auto-labeled yet" in page and "<img" not in page
+    assert "nothing certified yet" in page and "wait for answers" in page
+
+
 def test_without_matplotlib_the_report_has_its_tables_and_a_note(simulated, monkeypatch):
     import surelabel.report as report
 

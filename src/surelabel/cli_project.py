@@ -374,8 +374,10 @@ def status_cmd(directory: Path, db: str | None, as_json: bool) -> None:
 @_json_option
 @friendly_errors
 def report_cmd(directory: Path, out: Path, db: str | None, as_json: bool) -> None:
-    """Write one self-contained HTML page about the project: coverage and the certified bound round by round,
-    per-class thresholds and estimates, score histograms, spot checks and cost.
+    """One self-contained HTML page about the project, to look at or send.
+
+    Coverage and the certified bound round by round, per-class thresholds and estimates, score
+    histograms, spot checks and cost.
 
     For a run on an items file, write it with the run: surelabel run ... --report report.html
 

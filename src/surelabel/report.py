@@ -62,6 +62,7 @@ class _Data:
     realised: list[float] | None = None  # simulation only: true share of wrong auto-labels so far
     spot: dict[str, Any] | None = None
     cost: dict[str, Any] | None = None
+    pending: int = 0  # project items waiting for an answer
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -124,7 +125,7 @@ def _from_project(project: Any) -> _Data:
         classes=[str(c) for c in s["classes"]],
         labels=np.array([None if v is None or v is pd.NA else str(v) for v in lab["label"].tolist()], dtype=object),
         source=lab["source"].astype(str).to_numpy(),
-        scores=np.asarray(lab["score"], dtype=float), spot=spot, cost=s.get("cost"),
+        scores=np.asarray(lab["score"], dtype=float), spot=spot, cost=s.get("cost"), pending=int(s["pending"]),
     )
 
 
@@ -359,7 +360,8 @@ def _summary(d: _Data) -> str:
         + f" (validation {d.human['validation']:,}, training {d.human['training']:,}). "
         f"Rounds: {len(d.history)}."
         + (f" Stopped: {_e(STOP_REASONS.get(d.stop_reason, d.stop_reason.replace('_', ' ')))}."
-           if d.stop_reason else "") + "</p>",
+           if d.stop_reason else "")
+        + (f" {d.pending:,} item(s) wait for answers." if d.pending else "") + "</p>",
     ]
     if d.cost:
         per = d.cost.get("per_auto_label")
