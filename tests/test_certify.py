@@ -232,3 +232,176 @@ def test_the_package_exports_certify_callable_whichever_is_imported_first():
     cert = surelabel.certify(pred, conf, {int(i): truth[i] for i in sample}, epsilon=0.1, sample=sample)
     assert isinstance(cert, surelabel.Certificate) and cert.n_validation == 300
     assert {"certify", "draw_validation", "Certificate"} <= set(surelabel.__all__)
+
+
+# ---------------------------------------------------------------------- surelabel certify: the CLI
+import json  # noqa: E402
+
+import pandas as pd  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from surelabel.cli import main  # noqa: E402
+
+BASE = ["--pred-column", "llm", "--confidence-column", "conf"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_one_line_error(result, *needles):
+    assert result.exit_code == 1, result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+@pytest.fixture
+def items_csv(tmp_path):
+    pred, conf, truth = vendor(3000, seed=11)
+    frame = pd.DataFrame({"doc": [f"d{i:04d}" for i in range(3000)], "text": [f"post {i}" for i in range(3000)],
+                          "llm": pred, "conf": conf.round(5), "gold": truth})
+    path = tmp_path / "items.csv"
+    frame.to_csv(path, index=False)
+    return path
+
+
+def fill_answers(sample_path, items_path, out_path, skip=0, edit=None):
+    """Play the people: fill the sample's label column from the items' gold column."""
+    sample = pd.read_csv(sample_path, dtype=str, keep_default_na=False)
+    gold = pd.read_csv(items_path, dtype=str).set_index("doc")["gold"]
+    sample["label"] = gold.loc[sample["id"]].to_numpy()
+    sample.loc[sample.index[:skip], "label"] = ""
+    if edit:
+        edit(sample)
+    sample[["id", "label"]].to_csv(out_path, index=False)
+    return out_path
+
+
+def test_cli_round_trip_draw_answer_certify(items_csv, tmp_path):
+    drawn = invoke("certify", items_csv, *BASE, "--id-column", "doc", "--validation-size", 400, "--seed", 3)
+    assert drawn.exit_code == 0, drawn.output
+    sample_path = tmp_path / "items-to-label.csv"
+    assert str(sample_path.name) in drawn.output and "--validation-size 400 --seed 3" in drawn.output
+    sample = pd.read_csv(sample_path, dtype=str, keep_default_na=False)
+    assert list(sample.columns[:2]) == ["id", "label"] and len(sample) == 400
+    assert "llm" not in sample.columns and "conf" not in sample.columns  # people never see the machine's label
+    assert (sample["label"] == "").all() and "text" in sample.columns
+    # drawing again would overwrite people's work: refused
+    assert_one_line_error(invoke("certify", items_csv, *BASE, "--id-column", "doc"), "exists")
+    answers = fill_answers(sample_path, items_csv, tmp_path / "answers.csv", skip=2)
+    out = tmp_path / "certified.parquet"
+    result = invoke("certify", items_csv, *BASE, "--id-column", "doc", "--validation-size", 400, "--seed", 3,
+                    "--answers", answers, "--out", out, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.output)
+    assert summary["n_validation"] == 400 and summary["n_skipped"] == 2 and summary["n_answered"] == 398
+    assert summary["n_accepted"] > 0 and summary["certified_bound"] <= 0.05
+    assert summary["bound_covers"] == "all accepted labels"
+    table = pd.read_parquet(out)
+    assert list(table.columns[:2]) == ["doc", "machine_label"] and len(table) == 3000
+    assert int(table["accepted"].sum()) == summary["n_accepted"]
+    assert not table.loc[table["in_validation"], "accepted"].any()
+    acc = table[table["accepted"]]
+    assert (acc["bound_covers"] == "all accepted labels").all()
+    assert np.allclose(acc["certified_bound"], summary["certified_bound"])
+    assert table.loc[~table["accepted"], "certified_bound"].isna().all()
+    # the same sample answered from the column of known labels certifies the same way (no skips there)
+    sim = invoke("certify", items_csv, *BASE, "--id-column", "doc", "--validation-size", 400, "--seed", 3,
+                 "--simulate-from", "gold", "--json")
+    assert sim.exit_code == 0, sim.output
+    assert json.loads(sim.output)["n_skipped"] == 0 and json.loads(sim.output)["n_validation"] == 400
+    # people's text: a summary and the per-class table
+    text = invoke("certify", items_csv, *BASE, "--id-column", "doc", "--validation-size", 400, "--seed", 3,
+                  "--answers", answers)
+    assert text.exit_code == 0, text.output
+    assert "coverage" in text.output and "2 without an answer (counted as errors)" in text.output
+    assert "ant" in text.output and "90 % interval" in text.output and "estimates, not certificates" in text.output
+
+
+def test_cli_simulate_per_class_to_csv_without_an_id_column(items_csv, tmp_path):
+    out = tmp_path / "labels.csv"
+    result = invoke("certify", items_csv, *BASE, "--simulate-from", "gold", "--guarantee", "per-class",
+                    "--validation-size", 1000, "--out", out)
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out)
+    assert table["id"].tolist() == list(range(3000))
+    acc = table[table["accepted"]]
+    assert len(acc) > 0 and (acc["bound_covers"] == "this class").all() and (acc["certified_bound"] <= 0.05).all()
+    assert "this class" in result.output
+
+
+def test_cli_answers_as_jsonl_and_default_sample_size(items_csv, tmp_path):
+    sample_path = tmp_path / "check.jsonl"
+    drawn = invoke("certify", items_csv, *BASE, "--out", sample_path, "--json")
+    assert drawn.exit_code == 0, drawn.output
+    info = json.loads(drawn.output)
+    assert info["validation_size"] == 500 and info["sample"] == str(sample_path)
+    gold = pd.read_csv(items_csv)["gold"]
+    rows = [json.loads(line) for line in sample_path.read_text().splitlines()]
+    answers = tmp_path / "answers.jsonl"
+    answers.write_text("".join(json.dumps({"id": r["id"], "label": gold[int(r["id"])]}) + "\n" for r in rows))
+    result = invoke("certify", items_csv, *BASE, "--answers", answers, "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["n_answered"] == 500
+
+
+@pytest.mark.parametrize("case", ["missing column", "unknown label", "not in sample", "unknown id", "nan confidence",
+                                  "text confidence", "no label", "both sources", "bad out", "size", "epsilon",
+                                  "same column"])
+def test_cli_bad_inputs_give_one_line(items_csv, tmp_path, case):
+    base = ["certify", items_csv, *BASE, "--id-column", "doc", "--validation-size", 300]
+    drawn = invoke(*base, "--out", tmp_path / "s.csv")
+    assert drawn.exit_code == 0, drawn.output
+
+    def answers(edit=None):
+        return fill_answers(tmp_path / "s.csv", items_csv, tmp_path / "a.csv", edit=edit)
+
+    frame = pd.read_csv(items_csv)
+    if case == "missing column":
+        assert_one_line_error(invoke("certify", items_csv, "--pred-column", "llm", "--confidence-column", "score"),
+                              "'score' not found in", "items.csv")
+    elif case == "unknown label":
+        path = answers(lambda s: s.__setitem__("label", ["eel"] + s["label"].tolist()[1:]))
+        assert_one_line_error(invoke(*base, "--answers", path), "a.csv, row 2", "label 'eel'", "--classes")
+        ok = invoke(*base, "--answers", path, "--classes", "eel", "--json")  # a class the labeler never predicts
+        assert ok.exit_code == 0 and json.loads(ok.output)["n_answered"] == 300
+    elif case == "not in sample":
+        drawn_ids = set(pd.read_csv(tmp_path / "s.csv", dtype=str)["id"])
+        outside = next(d for d in frame["doc"] if d not in drawn_ids)
+        path = answers(lambda s: s.__setitem__("id", [outside] + s["id"].tolist()[1:]))
+        assert_one_line_error(invoke(*base, "--answers", path), "a.csv, row 2", f"'{outside}' is not in the sample",
+                              "--seed 0 --validation-size 300")
+        # a different seed than the draw's: the same mistake, caught the same way
+        assert_one_line_error(invoke(*base[:-1], 300, "--seed", 9, "--answers", answers()), "not in the sample")
+    elif case == "unknown id":
+        path = answers(lambda s: s.__setitem__("id", ["nobody"] + s["id"].tolist()[1:]))
+        assert_one_line_error(invoke(*base, "--answers", path), "a.csv, row 2", "'nobody' is not an item")
+    elif case in ("nan confidence", "text confidence"):
+        frame["conf"] = frame["conf"].astype(object)
+        frame.loc[6, "conf"] = None if case == "nan confidence" else "high"
+        bad = tmp_path / "bad.csv"
+        frame.to_csv(bad, index=False)
+        needle = "has no confidence" if case == "nan confidence" else "'high', which is not a number"
+        assert_one_line_error(invoke("certify", bad, *BASE, "--simulate-from", "gold"), "bad.csv, row 7",
+                              "column 'conf'", needle)
+    elif case == "no label":
+        frame.loc[4, "llm"] = None
+        bad = tmp_path / "bad.csv"
+        frame.to_csv(bad, index=False)
+        assert_one_line_error(invoke("certify", bad, *BASE, "--simulate-from", "gold"), "bad.csv, row 5",
+                              "no machine label")
+    elif case == "both sources":
+        assert_one_line_error(invoke(*base, "--answers", answers(), "--simulate-from", "gold"), "not both")
+    elif case == "bad out":
+        assert_one_line_error(invoke(*base, "--simulate-from", "gold", "--out", tmp_path / "x.txt"), "x.txt")
+        assert_one_line_error(invoke(*base, "--simulate-from", "gold", "--out", tmp_path / "no" / "x.csv"),
+                              "does not exist")
+    elif case == "size":
+        assert_one_line_error(invoke("certify", items_csv, *BASE, "--validation-size", 5000), "more than the 3000")
+    elif case == "epsilon":
+        assert_one_line_error(invoke("certify", items_csv, *BASE, "--epsilon", 1.5), "--epsilon")
+    elif case == "same column":
+        assert_one_line_error(invoke("certify", items_csv, "--pred-column", "llm", "--confidence-column", "llm"),
+                              "must differ")

@@ -553,6 +553,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
 
 main.add_command(__import__("surelabel.bench.cli", fromlist=["bench"]).bench)  # surelabel bench
 
+from . import cli_certify  # noqa: E402,F401  (registers certify)
 from .cli_quality import register as _register_quality  # noqa: E402  (plan, audit, spot-check, review, quality-bench)
 
 _register_quality(main)
