@@ -299,7 +299,7 @@ table{border-collapse:collapse;margin:.6rem 0;font-size:.9rem}
 th,td{border:1px solid #ddd;padding:.25rem .5rem;text-align:right;vertical-align:top}
 th{background:#f4f4f4}td.l,th.l{text-align:left}
 .note{color:#555;font-size:.9rem}.big{font-size:1.1rem}.warn{color:#8a4b00}
-img{max-width:100%;height:auto;display:block;margin:.5rem 0}
+img{max-width:100%;height:auto;display:block;margin:.5rem 0}.scroll{overflow-x:auto}
 """
 
 
@@ -327,7 +327,7 @@ def _table(head: list[str], body: list[list[str]], left: int = 1, last_left: boo
 
     th = "".join(f"<th{cls(i)}>{h}</th>" for i, h in enumerate(head))
     trs = "".join("<tr>" + "".join(f"<td{cls(i)}>{c}</td>" for i, c in enumerate(row)) + "</tr>" for row in body)
-    return f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>"
+    return f'<div class="scroll"><table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table></div>'
 
 
 def _img(b64: str | None, alt: str) -> str:
