@@ -405,3 +405,28 @@ def test_cli_bad_inputs_give_one_line(items_csv, tmp_path, case):
     elif case == "same column":
         assert_one_line_error(invoke("certify", items_csv, "--pred-column", "llm", "--confidence-column", "llm"),
                               "must differ")
+
+
+def test_readme_bring_your_own_model_example_runs():
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("## Bring your own model", 1)[1].split("\n## ", 1)[0]
+    code = re.findall(r"```python\n(.*?)```", section, flags=re.S)[0]
+    assert len(code.strip().splitlines()) <= 5
+    pred, conf, truth = vendor(4000, seed=12)
+    df = pd.DataFrame({"text": [f"post {i}" for i in range(4000)], "llm_label": pred, "llm_conf": conf})
+    asked = []
+
+    def ask_a_person(text):
+        asked.append(text)
+        return truth[int(text.split()[1])]
+
+    namespace = {"df": df, "ask_a_person": ask_a_person}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    cert = namespace["cert"]
+    assert len(asked) == 500 and cert.n_answered == 500 and cert.n_accepted > 0
+    acc = df["accepted"].to_numpy()
+    assert (df.loc[acc, "label"] == df.loc[acc, "llm_label"]).all()
+    assert (df["label"].to_numpy()[cert.in_validation] == truth[cert.in_validation]).all()
