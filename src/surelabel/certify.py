@@ -230,6 +230,8 @@ class Certificate:
             "certified_bound": _finite(self.certified_bound),
             "bound_covers": self.bound_covers,
             "interval_confidence": ESTIMATE_CONFIDENCE,
+            "class_figures": ("val_error and val_interval are validation estimates, not certificates"
+                              + ("" if self.guarantee == "overall" else "; certified_bound is each class's own")),
             "classes": self.per_class(),
         }
 
