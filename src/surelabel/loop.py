@@ -331,10 +331,10 @@ def round_report(outcome: Any, state: LabelState, classes: list[Any], n_queried:
     else:
         thr = {c: f(t) for c, t in zip(names, est.thresholds)}
         ub = {c: f(u) for c, u in zip(names, est.upper_bound)}
-        estimates = {c: {"n": int(n), "errors": int(k), "estimate": f(e), "interval": [f(lo), f(hi)],
-                         "guarded": bool(g)}
-                     for c, n, k, e, lo, hi, g in zip(names, est.n_selected, est.n_errors, est.error,
-                                                      est.class_lower, est.class_upper, est.guarded)}
+        cn, ck = est.extra["class_n"], est.extra["class_errors"]  # this round's points and earlier evidence
+        estimates = {c: {"n": int(n), "errors": int(k), "estimate": f(k / n) if n else None,
+                         "interval": [f(lo), f(hi)], "guarded": bool(g)}
+                     for c, n, k, lo, hi, g in zip(names, cn, ck, est.class_lower, est.class_upper, est.guarded)}
         union_ub = f(est.union_upper_bound) if est.union_n_selected else None
         target = est.target
     pool = int(state.in_pool.sum())

@@ -94,8 +94,9 @@ class ThresholdEstimate:
         ``search="union"``, where only the union is certified (``union_upper_bound``).
     class_lower, class_upper : ndarray of float, shape (K,)
         Two-sided ``ESTIMATE_CONFIDENCE`` (90 %) Clopper–Pearson interval around each class's
-        validation error estimate among its selected points (earlier rounds' evidence
-        included). An *estimate* with its uncertainty, not a certificate.
+        validation error estimate among its selected points, earlier rounds' evidence
+        included (the counts are ``extra["class_n"]`` and ``extra["class_errors"]``). An
+        *estimate* with its uncertainty, not a certificate.
     guarded : ndarray of bool, shape (K,)
         Classes the overall mode's guard kept from being auto-labeled because their own
         validation evidence put their error clearly above ``epsilon``.
@@ -103,7 +104,9 @@ class ThresholdEstimate:
         The level the bound had to meet (``epsilon``, or less when the pool's finite size is
         accounted for).
     union_n_selected, union_n_errors, union_upper_bound
-        The same for all selected validation points together.
+        The same for all selected validation points together. ``union_upper_bound`` is the
+        certified bound on the error rate of all auto-labels (with ``search="union"`` the
+        union's own; with ``per-class`` the largest class bound, which bounds the union too).
     """
 
     thresholds: np.ndarray
@@ -597,6 +600,10 @@ def estimate_thresholds(
     hi = np.where(est_n > 0, hi, np.nan)
     if np.isfinite(union_ub_cert):
         union_ub = union_ub_cert
+    elif search == "per-class" and bound != "paper":
+        # every class's rate is at most its own bound, so the union's is at most the largest of them
+        finite = class_bound[np.isfinite(class_bound)]
+        union_ub = float(finite.max()) if finite.size else math.nan
     return ThresholdEstimate(
         thresholds=thresholds,
         support=support.astype(np.int64),
@@ -617,6 +624,7 @@ def estimate_thresholds(
         class_lower=lo,
         class_upper=hi,
         guarded=guarded,
+        extra={"class_n": est_n.astype(np.int64), "class_errors": est_k.astype(np.int64)},
     )
 
 
