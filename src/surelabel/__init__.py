@@ -26,9 +26,9 @@ _SUBMODULES = ("audit", "bounds", "datasets", "query", "scores")
 _ORIGIN = {
     "binomial_safe_rate": "bounds",
     "clopper_pearson_interval": "bounds",
-    "Certificate": "certify",
-    "certify": "certify",
-    "draw_validation": "certify",
+    "Certificate": "certification",
+    "certify": "certification",
+    "draw_validation": "certification",
     "clopper_pearson_upper": "bounds",
     "hoeffding_upper": "bounds",
     "ConsensusOracle": "consensus",
@@ -65,7 +65,7 @@ _ORIGIN = {
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time __getattr__ imports on demand
     from . import audit, bounds, datasets, query, scores
     from .bounds import binomial_safe_rate, clopper_pearson_interval, clopper_pearson_upper, hoeffding_upper
-    from .certify import Certificate, certify, draw_validation
+    from .certification import Certificate, certify, draw_validation
     from .consensus import ConsensusOracle
     from .cost import CostModel
     from .exceptions import BudgetError, InputError, OracleError, SurelabelError

@@ -21,8 +21,6 @@ and :func:`~surelabel.thresholds.estimate_thresholds` does the rest unchanged.
 from __future__ import annotations
 
 import math
-import sys
-import types
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -534,19 +532,3 @@ def _answers(validation: Any, n: int, item_ids: list[Any] | None, index: dict[An
                              f"({shown}); pass classes= to add classes the labeler never predicts.")
         out[i] = k
     return out
-
-
-class _CallableModule(types.ModuleType):
-    """This module, callable as :func:`certify`.
-
-    ``surelabel.certify`` is the function (the package imports it on first use), but once anything
-    imports this module by name (``from surelabel.certify import …``, the CLI), Python's import
-    system sets the package attribute ``surelabel.certify`` to the module. Calling the module
-    calls the function, so ``surelabel.certify(...)`` works in either order.
-    """
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Certificate:
-        return certify(*args, **kwargs)
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -9,7 +9,7 @@ Three steps, one command (``docs/cli.md``):
    never taken from the answers file, so nobody can choose which items count);
 3. with ``--simulate-from COLUMN``: the same, the sample answered from a column of known labels.
 
-Thin like the rest of the CLI: read, call :func:`surelabel.certify.certify`, write, print.
+Thin like the rest of the CLI: read, call :func:`surelabel.certification.certify`, write, print.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ def certify_cmd(items: Path, pred_column: str, confidence_column: str, id_column
     import numpy as np
     import pandas as pd
 
-    from .certify import certify, draw_validation
+    from .certification import certify, draw_validation
     from .exchange import _label_text
     from .io import check_unique_ids, read_table, select_column
 
