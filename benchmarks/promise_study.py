@@ -95,7 +95,7 @@ def _labeler(method: str, epsilon: float, n_val: int, seed: int):
             kwargs[k] = v
         elif k in ("early_share", "validation_share"):
             cfg[k] = float(v)
-        elif k in ("guard", "provisional"):
+        elif k in ("guard", "provisional", "calibrate"):
             cfg[k] = v == "1"
         elif k in ("batch", "seed_size"):
             kwargs["batch_size" if k == "batch" else k] = int(v)

@@ -106,6 +106,10 @@ class TBALConfig:
     early_share: float = EARLY_SHARE
     #: overall mode: keep classes whose own evidence is clearly above epsilon out (costs no delta)
     guard: bool = True
+    #: overall mode: order items by an estimated chance of being right per predicted class, learned from
+    #: out-of-fold predictions on the training labels (never validation), so that one threshold reaches
+    #: low raw scores in easy classes and only high ones in hard classes (:func:`calibrated_scores`)
+    calibrate: bool = False
     #: before the training budget is spent, items above a provisional threshold (certified at the
     #: final round's level, not committed) are not queried: people label where the model is unsure
     provisional: bool = False
@@ -421,6 +425,8 @@ def run_round(config: TBALConfig, model: Any, X: np.ndarray, state: LabelState, 
     proba, logits = predict_proba_logits(fitted, X[both], K)
     s_all = confidence_scores(config.score, proba, logits)
     pred_all = proba.argmax(axis=1)
+    if config.calibrate and certified and config.guarantee == "overall" and delta_r > 0.0:
+        s_all = calibrated_scores(config, model, X[train_idx], y_train, K, s_all, pred_all, seed=config.seed + r)
     nc = cand.size
     s_c, pred_c = s_all[:nc], pred_all[:nc]
     s_v, pred_v = s_all[nc:], pred_all[nc:]
@@ -473,6 +479,54 @@ def _without_provisional(config: TBALConfig, state: LabelState, out: RoundOutcom
     if sure.all():
         return out
     return dataclasses.replace(out, candidates=out.candidates[~sure], candidate_proba=out.candidate_proba[~sure])
+
+
+def calibrated_scores(config: TBALConfig, model: Any, X_train: np.ndarray, y_train: np.ndarray, n_classes: int,
+                      scores: np.ndarray, pred: np.ndarray, *, seed: int, n_folds: int = 5,
+                      shrink: float = 10.0) -> np.ndarray:
+    """Scores mapped to an estimated chance that the prediction is right, per predicted class.
+
+    Out-of-fold predictions of the model on the *training* labels show, for each predicted
+    class, how often a prediction with a given raw score is right; an increasing (isotonic) fit
+    per class, shrunk towards the fit over all classes when a class has few points, maps every
+    raw score to that estimate (ties broken by the raw score). Only the order of the items
+    changes, class by class, and it is learned without validation labels, so the nested regions
+    the certificate tests are still fixed before validation labels are read.
+    """
+    from sklearn.base import clone
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.model_selection import KFold
+
+    n = y_train.size
+    k = min(n_folds, n)
+    if k < 2:
+        return scores
+    s_oof = np.full(n, np.nan)
+    p_oof = np.full(n, -1, dtype=np.intp)
+    for fit_idx, held in KFold(k, shuffle=True, random_state=seed % (2**32)).split(X_train):
+        if np.unique(y_train[fit_idx]).size < 2:
+            continue
+        fold = clone(model).fit(X_train[fit_idx], y_train[fit_idx])
+        pr, lg = predict_proba_logits(fold, X_train[held], n_classes)
+        s_oof[held] = confidence_scores(config.score, pr, lg)
+        p_oof[held] = pr.argmax(axis=1)
+    ok = np.isfinite(s_oof)
+    if ok.sum() < 10:
+        return scores
+    s_oof, p_oof, right = s_oof[ok], p_oof[ok], (p_oof[ok] == y_train[ok]).astype(float)
+    lo, hi = float(np.min(s_oof)), float(np.max(s_oof))
+    overall = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(s_oof, right)
+    out = overall.predict(np.clip(scores, lo, hi))
+    for c in np.unique(pred):
+        in_c = p_oof == c
+        m = int(in_c.sum())
+        at = pred == c
+        if m < 2 or np.unique(s_oof[in_c]).size < 2:
+            continue
+        own = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(s_oof[in_c], right[in_c])
+        out[at] = (m * own.predict(scores[at]) + shrink * out[at]) / (m + shrink)
+    rank = np.argsort(np.argsort(scores, kind="stable"), kind="stable") / max(scores.size, 1)
+    return out + 1e-9 * rank  # within a flat stretch, the raw score decides
 
 
 def confidence_scores(score: str | Callable[[np.ndarray], np.ndarray], proba: np.ndarray,
