@@ -68,7 +68,14 @@ from .engine import HUMAN as _HUMAN  # noqa: E402
 from .engine import SOURCE_NAMES as _SOURCE_NAMES  # noqa: E402
 from .engine import UNLABELED as _UNLABELED  # noqa: E402
 from .engine import VALIDATION as _VALIDATION  # noqa: E402
-from .engine import TBALConfig, confidence_scores, initial_draw, query_rng, validation_rng  # noqa: E402
+from .engine import (  # noqa: E402
+    TBALConfig,
+    confidence_scores,
+    initial_draw,
+    query_rng,
+    small_fit_threads,
+    validation_rng,
+)
 
 #: Final passes of the AL and PL baselines: thresholded (``selective``) or everything (``all``).
 FINAL_PASSES = ("selective", "all")
@@ -439,7 +446,8 @@ class ActiveLearningLabeler(_OnePassLabeler):
             y_train = ledger.codes[train_idx]
             fitted = None
             if np.unique(y_train).size >= 2:
-                fitted = clone(self.model).fit(X[train_idx], y_train)
+                with small_fit_threads():  # a small fit: one BLAS thread (engine.SMALL_FIT_BLAS_THREADS)
+                    fitted = clone(self.model).fit(X[train_idx], y_train)
             cand = np.flatnonzero(in_pool & (ledger.source == _UNLABELED))
             b = min(batch, budget - ledger.spent, cand.size)
             if b <= 0:
@@ -487,7 +495,10 @@ class PassiveLearningLabeler(_OnePassLabeler):
             ledger.ask(query_rng(config.seed, 1).choice(cand, size=b, replace=False), _HUMAN, 0)
         train_idx = np.flatnonzero(ledger.source == _HUMAN)
         y_train = ledger.codes[train_idx]
-        fitted = clone(self.model).fit(X[train_idx], y_train) if np.unique(y_train).size >= 2 else None
+        fitted = None
+        if np.unique(y_train).size >= 2:
+            with small_fit_threads():
+                fitted = clone(self.model).fit(X[train_idx], y_train)
         return [], fitted, 0
 
 
