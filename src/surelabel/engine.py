@@ -355,6 +355,43 @@ def small_fit_threads() -> Any:
     return threadpool_limits(limits=SMALL_FIT_BLAS_THREADS, user_api="blas")
 
 
+#: Rows scored at a time: the pool is never copied whole (neither by fancy indexing nor by
+#: ``predict_proba``); only one chunk of features, probabilities and logits is in memory at once.
+SCORE_CHUNK_ROWS = 65_536
+
+
+def score_rows(model: Any, X: Any, rows: np.ndarray, n_classes: int,
+               score: str | Callable[[np.ndarray], np.ndarray], *,
+               keep_proba: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(scores, predictions, proba)`` of ``X[rows]``, computed :data:`SCORE_CHUNK_ROWS` rows at a time.
+
+    ``X`` is an array or a pool (:mod:`surelabel.pool`: anything with ``shape`` and
+    ``__getitem__`` on an index array). ``proba`` holds the probabilities of the first
+    ``keep_proba`` rows only (the query strategies read them). A score given as a function of
+    the probability matrix may look across rows, so it gets every row's probabilities at once,
+    as before chunking; the named scores are row-wise and are computed chunk by chunk.
+    """
+    n = rows.size
+    row_wise = isinstance(score, str) or get_score(score) is energy
+    scores = np.empty(n)
+    pred = np.empty(n, dtype=np.intp)
+    proba_out = np.empty((n if not row_wise else min(keep_proba, n), n_classes))
+    for lo in range(0, n, SCORE_CHUNK_ROWS):
+        hi = min(lo + SCORE_CHUNK_ROWS, n)
+        pr, lg = predict_proba_logits(model, X[rows[lo:hi]], n_classes)
+        pred[lo:hi] = pr.argmax(axis=1)
+        if row_wise:
+            scores[lo:hi] = confidence_scores(score, pr, lg)
+            if lo < keep_proba:
+                proba_out[lo:min(hi, keep_proba)] = pr[: min(hi, keep_proba) - lo]
+        else:
+            proba_out[lo:hi] = pr
+    if not row_wise:
+        scores = confidence_scores(score, proba_out, np.empty((0, n_classes)))
+        proba_out = proba_out[:keep_proba]
+    return scores, pred, proba_out
+
+
 def predict_proba_logits(model: Any, X: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
     """``(proba, logits)`` over all ``n_classes`` columns from a fitted classifier.
 
@@ -441,9 +478,7 @@ def run_round(config: TBALConfig, model: Any, X: np.ndarray, state: LabelState, 
     with small_fit_threads():
         fitted = clone(model).fit(X_train, y_train)
     both = np.concatenate([cand, vidx])
-    proba, logits = predict_proba_logits(fitted, X[both], K)
-    s_all = confidence_scores(config.score, proba, logits)
-    pred_all = proba.argmax(axis=1)
+    s_all, pred_all, proba = score_rows(fitted, X, both, K, config.score, keep_proba=cand.size)
     if config.calibrate and certified and config.guarantee == "overall" and delta_r > 0.0:
         s_all = calibrated_scores(config, model, X_train, y_train, K, s_all, pred_all, seed=config.seed + r)
     nc = cand.size

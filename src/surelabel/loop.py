@@ -27,6 +27,7 @@ import numpy as np
 from numpy.typing import ArrayLike
 
 from .engine import (
+    SCORE_CHUNK_ROWS,
     SOURCE_NAMES,
     LabelState,
     TBALConfig,
@@ -45,23 +46,46 @@ __all__ = ["AutoLabeler", "predict_proba_logits", "check_features"]
 
 
 def check_features(X: ArrayLike, name: str = "X") -> np.ndarray:
-    """2-D float array with only finite values, or an :class:`InputError` naming the first bad row."""
+    """2-D float array with only finite values, or an :class:`InputError` naming the first bad row.
+
+    No copy of the pool is made: a float array keeps its dtype (float32 stays float32; only
+    integers and other numbers become float64), finiteness is checked
+    :data:`~surelabel.engine.SCORE_CHUNK_ROWS` rows at a time, and a read-only memory-mapped
+    ``.npy`` (``np.load(path, mmap_mode="r")``) or a pool of :mod:`surelabel.pool` is read in
+    chunks from disk, never loaded whole.
+    """
+    from .pool import as_pool
+
+    pool = as_pool(X)
+    if pool is not None:
+        if not pool.finite_checked:
+            for lo, block in pool.iter_chunks(SCORE_CHUNK_ROWS):
+                _check_finite(block, name, lo)
+            pool.finite_checked = True
+        return pool
     try:
-        arr = np.asarray(X, dtype=float)
+        arr = np.asarray(X)
+        if arr.dtype.kind != "f":
+            arr = np.asarray(X, dtype=float)
     except (TypeError, ValueError) as exc:
         raise InputError(f"{name} must be numeric: {exc}.") from None
     if arr.ndim == 1:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2:
         raise InputError(f"{name} must be a 2-D array of features. Got {arr.ndim} dimensions.")
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        row, col = np.argwhere(bad)[0]
-        raise InputError(
-            f"{name} has a non-finite value (NaN or inf) at row {row}, column {col}; "
-            "fill or drop such rows before auto-labeling."
-        )
+    for lo in range(0, arr.shape[0], SCORE_CHUNK_ROWS):
+        _check_finite(arr[lo:lo + SCORE_CHUNK_ROWS], name, lo)
     return arr
+
+
+def _check_finite(block: np.ndarray, name: str, first_row: int) -> None:
+    if np.isfinite(block).all():
+        return
+    row, col = np.argwhere(~np.isfinite(block))[0]
+    raise InputError(
+        f"{name} has a non-finite value (NaN or inf) at row {first_row + row}, column {col}; "
+        "fill or drop such rows before auto-labeling."
+    )
 
 
 class AutoLabeler:
