@@ -119,3 +119,34 @@ def test_npy_pool_reads_scattered_and_dense_rows(tmp_path):
     assert np.array_equal(pool[10:20], X[10:20]) and np.array_equal(pool[-1], X[-1])
     assert sum(b.shape[0] for _, b in pool.iter_chunks(1000)) == 50_000
     pool.close()
+
+
+def test_cli_run_npy_and_parquet_out_of_core(tmp_path):
+    import json
+
+    import pandas as pd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from click.testing import CliRunner
+
+    from surelabel.cli import main
+
+    X, y = _blobs(3000)
+    np.save(tmp_path / "pool.npy", X)
+    np.save(tmp_path / "labels.npy", y)
+    emb = pa.FixedSizeListArray.from_arrays(pa.array(X.ravel()), X.shape[1])
+    pq.write_table(pa.table({"emb": emb, "label": y, "id": np.arange(3000) + 10}), tmp_path / "items.parquet")
+    runner = CliRunner()
+    a = runner.invoke(main, ["run", str(tmp_path / "pool.npy"), "--simulate-from", str(tmp_path / "labels.npy"),
+                             "--budget", "1600", "--epsilon", "0.15", "--json"])
+    assert a.exit_code == 0, a.output
+    b = runner.invoke(main, ["run", str(tmp_path / "items.parquet"), "--out-of-core", "--simulate-from", "label",
+                             "--id-column", "id", "--budget", "1600", "--epsilon", "0.15",
+                             "--out", str(tmp_path / "o.parquet"), "--json"])
+    assert b.exit_code == 0, b.output
+    ja, jb = json.loads(a.stdout), json.loads(b.stdout)
+    assert ja["n_auto"] == jb["n_auto"] > 0
+    out = pd.read_parquet(tmp_path / "o.parquet")
+    assert len(out) == 3000 and out.iloc[0, 0] == 10
+    bad = runner.invoke(main, ["run", str(tmp_path / "pool.npy"), "--simulate-from", "nope", "--budget", "800"])
+    assert bad.exit_code == 1 and "file of labels" in bad.output

@@ -310,6 +310,50 @@ def raw_input_options(func: Callable[..., Any]) -> Callable[..., Any]:
     return func
 
 
+def _open_out_of_core(data: Path, features: str | None, feature_prefix: str | None, label_column: str,
+                      id_column: str | None) -> tuple[Any, Any, Any]:
+    """``(pool, labels, ids)`` of a pool read from disk in chunks (:mod:`surelabel.pool`)."""
+    import numpy as np
+
+    from .pool import open_pool, parquet_column
+
+    if not data.exists():
+        raise SurelabelError(f"{data} does not exist.")
+    if data.suffix.lower() == ".npy":
+        if features or feature_prefix or id_column:
+            raise SurelabelError("A .npy pool is all features: drop --features, --feature-prefix and --id-column.")
+        pool = open_pool(data)
+        lab = Path(label_column)
+        if not lab.is_file():
+            raise SurelabelError(f"For a .npy pool, --simulate-from is a file of labels (.npy, or text with one "
+                                 f"label per line); {label_column} is not a file.")
+        if lab.suffix.lower() == ".npy":
+            y = np.load(lab, allow_pickle=False)
+        else:
+            y = np.array(lab.read_text(encoding="utf-8").split("\n"), dtype=object)
+            y = y[: pool.shape[0]] if y.size == pool.shape[0] + 1 and y[-1] == "" else y
+        y = np.asarray(y).ravel()
+        if y.shape[0] != pool.shape[0]:
+            raise SurelabelError(f"{lab} holds {y.shape[0]} labels for the {pool.shape[0]} rows of {data}.")
+        return pool, y, None
+    cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
+    exclude = [c for c in (label_column, id_column) if c]
+    if cols and any(c in exclude for c in cols):
+        raise SurelabelError("The label or id column cannot also be a feature; drop it from --features.")
+    y = parquet_column(data, label_column)
+    missing = np.array([v is None or (isinstance(v, float) and v != v) for v in y.tolist()], dtype=bool)
+    if missing.any():
+        raise SurelabelError(f"{data}, row {int(np.flatnonzero(missing)[0]) + 1}: column {label_column!r} has no "
+                             "label; every item needs one to simulate.")
+    ids = None
+    if id_column:
+        ids = parquet_column(data, id_column)
+        if np.unique(ids.astype(str)).size != ids.size:
+            raise SurelabelError(f"Column {id_column!r} of {data} has repeated ids; ids must be unique.")
+    pool = open_pool(data, features=cols, prefix=feature_prefix, exclude=exclude)
+    return pool, y, ids
+
+
 def _embed_raw(data: Path, text_column: str | None, image_column: str | None, images_folder: bool,
                featurizer: str | None, image_size: int | None, cache_dir: Path | None,
                id_column: str | None) -> tuple[Any, Any, str | None]:
@@ -363,6 +407,11 @@ def _embed_raw(data: Path, text_column: str | None, image_column: str | None, im
                    "certified coverage.")
 @click.option("--db", "db", metavar="URL", envvar="SURELABEL_DB",
               help="Project folders only: the database URL, when not the project's own.")
+@click.option("--out-of-core", is_flag=True,
+              help="Read the features from disk in chunks instead of loading them: a Parquet file or folder "
+                   "(feature columns or one fixed-size list column of embeddings). Always on for a .npy pool "
+                   "(then --simulate-from is a .npy or text file of labels, one per row) and a folder of Parquet "
+                   "files.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @friendly_errors
 def run(data: Path, features: str | None, feature_prefix: str | None, text_column: str | None,
@@ -373,7 +422,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str | None,
         score: str | None, query: str | None, guarantee: str | None, seed: int | None, out: Path | None,
         report_out: Path | None, class_report: bool,
-        db: str | None, as_json: bool) -> None:
+        db: str | None, out_of_core: bool, as_json: bool) -> None:
     """Auto-label DATA, answering queries from a column of known labels.
 
     DATA is an items file (CSV, Parquet or JSONL; every option applies), a folder of images in
@@ -381,6 +430,8 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
     project's stored settings are used, and the column answers every batch through the same
     steps as people (surelabel run DIR --simulate-from COL). Items of a file are feature columns
     (--features, --feature-prefix), raw texts (--text COLUMN) or image paths (--image COLUMN).
+    A pool too large for memory is read from disk in chunks: a .npy file (labels from
+    --simulate-from LABELS.npy) or Parquet with --out-of-core (a folder of Parquet files too).
     """
     import numpy as np
 
@@ -419,10 +470,21 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
     model, score, query = model or "logreg", score or "max_proba", query or "margin_random"
     seed = 0 if seed is None else seed
     source = str(data)
-    if data.is_dir() and not images_folder and not (text_column or image_column):
+    pool = None
+    if data.suffix.lower() == ".npy" or out_of_core or (
+            data.is_dir() and not images_folder and not (text_column or image_column) and any(data.glob("*.parquet"))):
+        if text_column or image_column or images_folder or class_report:
+            raise SurelabelError("An out-of-core pool holds features already: drop --text, --image, --images and "
+                                 "--class-report.")
+        pool, labels_arr, ids = _open_out_of_core(data, features, feature_prefix, label_column, id_column)
+    if pool is not None:
+        embedded = None
+        X = pool
+        y = labels_arr
+    elif data.is_dir() and not images_folder and not (text_column or image_column):
         raise SurelabelError(f"{data} is a folder but not a surelabel project: give an items file (.csv, .parquet, "
                              ".jsonl), a project folder made by surelabel init, or a folder of images with --images.")
-    if text_column or image_column or images_folder:
+    elif text_column or image_column or images_folder:
         if features or feature_prefix:
             raise SurelabelError("Give either feature columns (--features, --feature-prefix) or raw inputs "
                                  "(--text, --image, --images), not both.")
@@ -437,13 +499,14 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         cols = [c.strip() for c in features.split(",") if c.strip()] if features else None
         X, _ = select_features(frame, source, features=cols, prefix=feature_prefix,
                                exclude={"label": label_column, "id": id_column})
-    labels = select_column(frame, label_column, source)
-    if labels.isna().any():
-        row = int(np.flatnonzero(labels.isna().to_numpy())[0])
-        raise SurelabelError(
-            f"{source}, row {row + 1}: column {label_column!r} has no label; every item needs one to simulate."
-        )
-    y = labels.to_numpy()
+    if pool is None:
+        labels = select_column(frame, label_column, source)
+        if labels.isna().any():
+            row = int(np.flatnonzero(labels.isna().to_numpy())[0])
+            raise SurelabelError(
+                f"{source}, row {row + 1}: column {label_column!r} has no label; every item needs one to simulate."
+            )
+        y = labels.to_numpy()
     if np.unique(y.astype(str)).size < 2:
         raise SurelabelError(
             f"Column {label_column!r} of {source} holds fewer than two classes; nothing to tell apart."
@@ -459,8 +522,9 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         budget = cost_model.label_budget(money)
         if budget < 1:
             raise SurelabelError(f"--money {money:g} does not buy a single label at these prices; raise it.")
-    ids = None
-    if id_column:
+    if pool is None:
+        ids = None
+    if id_column and pool is None:
         id_series = select_column(frame, id_column, source)
         check_unique_ids(id_series, source, id_column)
         ids = id_series.to_numpy()
