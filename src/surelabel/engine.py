@@ -372,13 +372,21 @@ def score_rows(model: Any, X: Any, rows: np.ndarray, n_classes: int,
     as before chunking; the named scores are row-wise and are computed chunk by chunk.
     """
     n = rows.size
-    row_wise = isinstance(score, str) or get_score(score) is energy
+    uses_logits = get_score(score) is energy
+    row_wise = isinstance(score, str) or uses_logits
     scores = np.empty(n)
     pred = np.empty(n, dtype=np.intp)
     proba_out = np.empty((n if not row_wise else min(keep_proba, n), n_classes))
     for lo in range(0, n, SCORE_CHUNK_ROWS):
         hi = min(lo + SCORE_CHUNK_ROWS, n)
-        pr, lg = predict_proba_logits(model, X[rows[lo:hi]], n_classes)
+        part = rows[lo:hi]
+        first, last = int(part.min()), int(part.max())
+        if last - first + 1 == part.size and (part.size < 2 or (part[1:] > part[:-1]).all()):
+            # a run of rows: score the slice, no gather copy (the same rows in the same order, so the
+            # same numbers: a BLAS product's rows can change in the last bit with the block they are in)
+            pr, lg = predict_proba_logits(model, X[first:last + 1], n_classes, logits=uses_logits)
+        else:
+            pr, lg = predict_proba_logits(model, X[part], n_classes, logits=uses_logits)
         pred[lo:hi] = pr.argmax(axis=1)
         if row_wise:
             scores[lo:hi] = confidence_scores(score, pr, lg)
@@ -392,29 +400,37 @@ def score_rows(model: Any, X: Any, rows: np.ndarray, n_classes: int,
     return scores, pred, proba_out
 
 
-def predict_proba_logits(model: Any, X: np.ndarray, n_classes: int) -> tuple[np.ndarray, np.ndarray]:
+def predict_proba_logits(model: Any, X: np.ndarray, n_classes: int, *,
+                         logits: bool = True) -> tuple[np.ndarray, np.ndarray]:
     """``(proba, logits)`` over all ``n_classes`` columns from a fitted classifier.
 
     Uses ``predict_proba`` when the model has it, else ``decision_function`` (logistic link
     for two classes, softmax for more). Columns of classes the model has not seen are 0.
+    With ``logits=False`` the logits are not computed (``None``): only ``energy`` reads them.
     """
     cols = np.asarray(model.classes_, dtype=np.intp)
     n = X.shape[0]
     if hasattr(model, "predict_proba"):
         pm = np.asarray(model.predict_proba(X), dtype=float)
-        with np.errstate(divide="ignore"):
-            lm = np.log(np.clip(pm, 1e-300, None))
+        if logits:
+            with np.errstate(divide="ignore"):
+                lm = np.log(np.clip(pm, 1e-300, None))
     elif hasattr(model, "decision_function"):
         d = _decision(model, X)
         pm = proba_from_decision(d)
         lm = np.column_stack([np.zeros(n), d]) if d.ndim == 1 else d
     else:
         raise TypeError(f"The model {type(model).__name__} has neither predict_proba nor decision_function.")
-    proba = np.zeros((n, n_classes))
-    logits = np.full((n, n_classes), -np.inf)
-    proba[:, cols] = pm
-    logits[:, cols] = lm
-    return proba, logits
+    if cols.size == n_classes and (cols == np.arange(n_classes)).all() and pm.dtype == np.float64:
+        proba = np.ascontiguousarray(pm)  # every class seen: the model's own matrix, no second copy
+    else:
+        proba = np.zeros((n, n_classes))
+        proba[:, cols] = pm
+    if not logits:
+        return proba, None
+    out = np.full((n, n_classes), -np.inf)
+    out[:, cols] = lm
+    return proba, out
 
 
 def _decision(model: Any, X: np.ndarray) -> np.ndarray:
@@ -486,7 +502,8 @@ def run_round(config: TBALConfig, model: Any, X: np.ndarray, state: LabelState, 
     s_v, pred_v = s_all[nc:], pred_all[nc:]
     if certified and delta_r <= 0.0:
         est = None
-        note = "no new training labels since the last round: nothing left to test at (delta is spent by labels)"
+        note = ("no part of delta left for this round: delta is released by training labels bought "
+                "(docs/guarantee.md), and none arrived since the last test")
         auto = np.zeros(nc, dtype=bool)
         retire = np.zeros(vidx.size, dtype=bool)
         wrong_v = pred_v != state.codes[vidx]
