@@ -150,3 +150,25 @@ def test_cli_run_npy_and_parquet_out_of_core(tmp_path):
     assert len(out) == 3000 and out.iloc[0, 0] == 10
     bad = runner.invoke(main, ["run", str(tmp_path / "pool.npy"), "--simulate-from", "nope", "--budget", "800"])
     assert bad.exit_code == 1 and "file of labels" in bad.output
+
+
+def test_bench_scale_runs_on_a_tiny_pool(tmp_path):
+    import json
+
+    from click.testing import CliRunner
+
+    from surelabel.cli import main
+
+    out = tmp_path / "out"
+    res = CliRunner().invoke(main, ["bench", "scale", "--sizes", "3000", "--dims", "8", "--modes", "memory,npy",
+                                    "--budget", "1000", "--validation-size", "500", "--seed-size", "100",
+                                    "--batch-size", "100", "--work", str(tmp_path / "work"), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = json.loads((out / "scale.json").read_text())["rows"]
+    assert [r["mode"] for r in rows] == ["memory", "npy"]
+    assert rows[0]["labels_digest"] == rows[1]["labels_digest"]  # the same labels in memory and from disk
+    assert all(r["rss_peak_mib"] > 0 and r["score_pass_s"] > 0 and len(r["round_s"]) == r["rounds"] for r in rows)
+    md = (out / "scale.md").read_text()
+    assert "surelabel bench scale --sizes 3000" in md and "| 3,000 × 8" in md
+    bad = CliRunner().invoke(main, ["bench", "scale", "--modes", "gpu"])
+    assert bad.exit_code == 1 and "Unknown mode" in bad.output

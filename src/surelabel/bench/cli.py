@@ -102,6 +102,7 @@ def bench() -> None:
     surelabel bench unit-ball --bound paper --c1 0.25   # the paper's unit-ball tables
     surelabel bench unit-ball                            # the same with the certified bound
     surelabel bench digits | fashion-mnist | 20newsgroups
+    surelabel bench scale --sizes 100000,1000000 --dims 64,384   # time and memory on large pools
     """
 
 
@@ -480,3 +481,12 @@ def newsgroups(ctx: click.Context, **opts: Any) -> None:
     from .datasets import get_problem
 
     _run_real(ctx, "20newsgroups", get_problem("20newsgroups", features=opts["features"]), opts)
+
+
+def _register_scale() -> None:
+    from .scale import scale
+
+    bench.add_command(scale)  # surelabel bench scale
+
+
+_register_scale()
