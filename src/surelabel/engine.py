@@ -355,15 +355,24 @@ def small_fit_threads() -> Any:
     return threadpool_limits(limits=SMALL_FIT_BLAS_THREADS, user_api="blas")
 
 
-#: Rows scored at a time: the pool is never copied whole (neither by fancy indexing nor by
-#: ``predict_proba``); only one chunk of features, probabilities and logits is in memory at once.
+#: Rows scored at a time (at most): the pool is never copied whole (neither by fancy indexing nor
+#: by ``predict_proba``); only one chunk of features, probabilities and logits is in memory at once.
 SCORE_CHUNK_ROWS = 65_536
+#: ... and at most this many bytes of features as float64 per chunk (a linear model's product
+#: upcasts float32 features): 10,922 rows at d = 384, small enough to be reused by the allocator
+#: rather than mapped and faulted in afresh for every chunk.
+SCORE_CHUNK_BYTES = 2**25
+
+
+def chunk_rows(n_features: int) -> int:
+    """Rows per scoring chunk for ``n_features`` columns (:data:`SCORE_CHUNK_ROWS`, :data:`SCORE_CHUNK_BYTES`)."""
+    return max(1, min(SCORE_CHUNK_ROWS, max(1024, SCORE_CHUNK_BYTES // (8 * max(int(n_features), 1)))))
 
 
 def score_rows(model: Any, X: Any, rows: np.ndarray, n_classes: int,
                score: str | Callable[[np.ndarray], np.ndarray], *,
                keep_proba: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """``(scores, predictions, proba)`` of ``X[rows]``, computed :data:`SCORE_CHUNK_ROWS` rows at a time.
+    """``(scores, predictions, proba)`` of ``X[rows]``, computed :func:`chunk_rows` rows at a time.
 
     ``X`` is an array or a pool (:mod:`surelabel.pool`: anything with ``shape`` and
     ``__getitem__`` on an index array). ``proba`` holds the probabilities of the first
@@ -377,8 +386,9 @@ def score_rows(model: Any, X: Any, rows: np.ndarray, n_classes: int,
     scores = np.empty(n)
     pred = np.empty(n, dtype=np.intp)
     proba_out = np.empty((n if not row_wise else min(keep_proba, n), n_classes))
-    for lo in range(0, n, SCORE_CHUNK_ROWS):
-        hi = min(lo + SCORE_CHUNK_ROWS, n)
+    step = chunk_rows(X.shape[1] if len(X.shape) > 1 else 1)
+    for lo in range(0, n, step):
+        hi = min(lo + step, n)
         part = rows[lo:hi]
         first, last = int(part.min()), int(part.max())
         if last - first + 1 == part.size and (part.size < 2 or (part[1:] > part[:-1]).all()):
