@@ -50,7 +50,7 @@ def check_features(X: ArrayLike, name: str = "X") -> np.ndarray:
 
     No copy of the pool is made: a float array keeps its dtype (float32 stays float32; only
     integers and other numbers become float64), finiteness is checked
-    :data:`~surelabel.engine.SCORE_CHUNK_ROWS` rows at a time, and a read-only memory-mapped
+    a few megabytes at a time, and a read-only memory-mapped
     ``.npy`` (``np.load(path, mmap_mode="r")``) or a pool of :mod:`surelabel.pool` is read in
     chunks from disk, never loaded whole.
     """
@@ -59,7 +59,7 @@ def check_features(X: ArrayLike, name: str = "X") -> np.ndarray:
     pool = as_pool(X)
     if pool is not None:
         if not pool.finite_checked:
-            for lo, block in pool.iter_chunks(SCORE_CHUNK_ROWS):
+            for lo, block in pool.iter_chunks():
                 _check_finite(block, name, lo)
             pool.finite_checked = True
         return pool
@@ -73,8 +73,9 @@ def check_features(X: ArrayLike, name: str = "X") -> np.ndarray:
         arr = arr.reshape(-1, 1)
     if arr.ndim != 2:
         raise InputError(f"{name} must be a 2-D array of features. Got {arr.ndim} dimensions.")
-    for lo in range(0, arr.shape[0], SCORE_CHUNK_ROWS):
-        _check_finite(arr[lo:lo + SCORE_CHUNK_ROWS], name, lo)
+    step = min(SCORE_CHUNK_ROWS, max(1024, 2**24 // max(arr.shape[1], 1)))  # a small boolean temporary
+    for lo in range(0, arr.shape[0], step):
+        _check_finite(arr[lo:lo + step], name, lo)
     return arr
 
 

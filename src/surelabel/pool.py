@@ -41,6 +41,7 @@ from .exceptions import InputError
 __all__ = ["NpyPool", "open_pool", "as_pool", "parquet_column", "DEFAULT_CHUNK_ROWS"]
 
 DEFAULT_CHUNK_ROWS = 65_536
+CHUNK_BYTES = 2**24
 
 
 class NpyPool:
@@ -51,12 +52,12 @@ class NpyPool:
     path : str or Path
         A ``.npy`` file of shape ``(n, d)`` (a 1-D file is one feature per row).
     chunk_rows : int
-        Rows read at a time when scanning.
+        Rows read at a time when scanning (default: about 16 MB, at most 65,536 rows).
     """
 
     ndim = 2
 
-    def __init__(self, path: str | os.PathLike, *, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+    def __init__(self, path: str | os.PathLike, *, chunk_rows: int | None = None,
                  _cleanup: str | None = None) -> None:
         self.path = str(path)
         try:
@@ -75,9 +76,12 @@ class NpyPool:
         self.dtype = mm.dtype if mm.dtype.kind == "f" else np.dtype(np.float64)
         self.offset = int(mm.offset)
         del mm
-        self.chunk_rows = int(chunk_rows)
         self._row_bytes = self.shape[1] * self.file_dtype.itemsize
+        if chunk_rows is None:  # about 16 MB per read: reused by the allocator, not faulted in afresh
+            chunk_rows = min(DEFAULT_CHUNK_ROWS, max(1024, CHUNK_BYTES // max(self._row_bytes, 1)))
+        self.chunk_rows = int(chunk_rows)
         self._fd: int | None = None
+        self._scratch: np.ndarray | None = None
         #: set once every value was seen to be finite (a Parquet spill is checked as it is written)
         self.finite_checked = False
         self._finalizer = None
@@ -121,19 +125,23 @@ class NpyPool:
         out = np.empty((idx.size, self.shape[1]), dtype=self.dtype)
         if idx.size == 0:
             return out
-        order = np.argsort(idx, kind="stable")
-        s = idx[order]
+        ordered = idx.size < 2 or bool((idx[1:] >= idx[:-1]).all())
+        order = None if ordered else np.argsort(idx, kind="stable")
+        s = idx if ordered else idx[order]
+        dest = out if ordered else np.empty_like(out)
         # windows of chunk_rows file rows: read a window's span when its rows are dense, else row by row
         win = s // self.chunk_rows
         cuts = np.flatnonzero(np.diff(win)) + 1
         for a, b in zip(np.r_[0, cuts], np.r_[cuts, s.size]):
             lo, hi = int(s[a]), int(s[b - 1]) + 1
             if (b - a) * 16 >= hi - lo:
-                block = self._read(lo, hi)
-                out[order[a:b]] = block[s[a:b] - lo]
+                block = self._read(lo, hi, scratch=True)
+                np.take(block, s[a:b] - lo, axis=0, out=dest[a:b], mode="clip")  # in range; no buffering
             else:
                 for j in range(a, b):
-                    out[order[j]] = self._read(int(s[j]), int(s[j]) + 1)[0]
+                    dest[j] = self._read(int(s[j]), int(s[j]) + 1)[0]
+        if not ordered:
+            out[order] = dest
         return out
 
     def iter_chunks(self, chunk_rows: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
@@ -143,10 +151,16 @@ class NpyPool:
             yield lo, self._read(lo, min(lo + step, self.shape[0]))
 
     # -- reading --------------------------------------------------------------------------
-    def _read(self, lo: int, hi: int) -> np.ndarray:
+    def _read(self, lo: int, hi: int, *, scratch: bool = False) -> np.ndarray:
+        """Rows ``lo:hi``; with ``scratch``, into a buffer the next scratch read overwrites."""
         if self._fd is None:
             self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
-        raw = np.empty((hi - lo, self.shape[1]), dtype=self.file_dtype)
+        if scratch and self.file_dtype == self.dtype:
+            if self._scratch is None or self._scratch.shape[0] < hi - lo:
+                self._scratch = np.empty((max(hi - lo, self.chunk_rows), self.shape[1]), dtype=self.file_dtype)
+            raw = self._scratch[: hi - lo]
+        else:
+            raw = np.empty((hi - lo, self.shape[1]), dtype=self.file_dtype)
         view = memoryview(raw).cast("B")
         want, got = view.nbytes, 0
         pos = self.offset + lo * self._row_bytes
@@ -175,6 +189,7 @@ class NpyPool:
     def __getstate__(self) -> dict[str, Any]:  # picklable (e.g. for worker processes): reopened there
         state = dict(self.__dict__)
         state["_fd"] = None
+        state["_scratch"] = None
         state["_finalizer"] = None
         return state
 
@@ -302,13 +317,13 @@ def _result_dtype(schema: Any, cols: list[str]) -> np.dtype:
 
 def open_pool(path: str | os.PathLike, *, features: Sequence[str] | None = None, prefix: str | None = None,
               exclude: Sequence[str] = (), spill_dir: str | os.PathLike | None = None,
-              chunk_rows: int = DEFAULT_CHUNK_ROWS) -> NpyPool:
+              chunk_rows: int | None = None) -> NpyPool:
     """A pool on disk from a ``.npy`` file, or a Parquet file or folder of Parquet files.
 
     Parquet: ``features`` (column names) or ``prefix`` choose the feature columns; without
     them, the one fixed-size list column (embeddings) or else every numeric column not in
     ``exclude`` (the label and id columns). float32 stays float32 (float64 when any column is
-    wider or an integer). The file is read once, ``chunk_rows`` rows at a time, into a spill
+    wider or an integer). The file is read once, in record batches, into a spill
     ``.npy`` in ``spill_dir`` (default: the system's temporary folder), deleted on close.
     """
     p = Path(path)
@@ -325,7 +340,7 @@ def open_pool(path: str | os.PathLike, *, features: Sequence[str] | None = None,
         d = None
         done = 0
         with open(spill, "wb") as fh:
-            for batch in dataset.to_batches(columns=cols, batch_size=chunk_rows):
+            for batch in dataset.to_batches(columns=cols, batch_size=chunk_rows or 16_384):
                 if batch.num_rows == 0:
                     continue
                 block = _batch_matrix(batch, cols, dtype, source, done)
