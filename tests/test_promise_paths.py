@@ -8,7 +8,7 @@ runs that break the promise with delta plus three binomial standard errors.
 from __future__ import annotations
 
 import dataclasses
-from functools import partial
+from functools import lru_cache, partial
 
 import numpy as np
 import pytest
@@ -33,6 +33,13 @@ def digits_problem(seed):
     return X[perm], y[perm], {}
 
 
+@lru_cache(maxsize=1)
+def _digits_hardness():
+    X, y = datasets.digits()
+    ref = LogisticRegression(max_iter=500).fit(X, y)
+    return 1.0 - ref.predict_proba(X)[np.arange(y.size), np.searchsorted(ref.classes_, y)]
+
+
 class SkipHardestValidation:
     """An annotator who skips the hardest ``share`` of the validation batch (the first items asked).
 
@@ -42,9 +49,8 @@ class SkipHardestValidation:
     """
 
     def __init__(self, X, y, seed, share=0.15):
-        ref = LogisticRegression(max_iter=500).fit(X, y)
-        p = ref.predict_proba(X)
-        self.hardness = 1.0 - p[np.arange(y.size), np.searchsorted(ref.classes_, y)]
+        # digits_problem(seed) permutes the same items: the reference fit is done once
+        self.hardness = _digits_hardness()[np.random.default_rng(seed).permutation(y.size)]
         self.y = np.asarray(y)
         self.share = share
         self.calls = 0
@@ -59,13 +65,13 @@ class SkipHardestValidation:
         return out
 
 
-def tbal(seed, *, epsilon, validation_size, budget, guarantee="overall", **config):
+def tbal(seed, *, epsilon, validation_size, budget, guarantee="overall", batch_size=60, **config):
     class Configured(AutoLabeler):
         def _config(self, seed_, n_items=None):
             return dataclasses.replace(super()._config(seed_, n_items), **config)
 
     return Configured(LogisticRegression(max_iter=500), epsilon=epsilon, delta=DELTA, budget=budget,
-                      validation_size=validation_size, guarantee=guarantee, random_state=seed)
+                      validation_size=validation_size, guarantee=guarantee, batch_size=batch_size, random_state=seed)
 
 
 def skewed_noise_problem(seed, noisy_share=0.35):

@@ -394,7 +394,9 @@ def _embed_raw(data: Path, text_column: str | None, image_column: str | None, im
 @click.option("--model", help="logreg, linear-svm, paper-svm, random-forest, hist-gb, knn, naive-bayes.  "
               "[default: logreg]")
 @click.option("--score", help="max_proba, margin, neg_entropy or energy.  [default: max_proba]")
-@click.option("--query", help="random, margin, least_confident, entropy or margin_random.  [default: margin_random]")
+@click.option("--query", type=click.Choice(["random", "margin", "least_confident", "entropy", "margin_random", "mixed"]),
+              help="Which items people label next: random among those not auto-labeled (measured best across "
+                   "data sets, docs/guarantee.md), or by uncertainty.  [default: random]")
 @click.option("--guarantee", type=click.Choice(["overall", "per-class"]),
               help="What the promise covers: all auto-labels together, or every class on its own (needs more "
                    "validation labels; see surelabel plan).  [default: overall]")
@@ -467,7 +469,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
     epsilon = 0.05 if epsilon is None else epsilon
     delta = 0.05 if delta is None else delta
     bound = bound or "clopper-pearson"
-    model, score, query = model or "logreg", score or "max_proba", query or "margin_random"
+    model, score, query = model or "logreg", score or "max_proba", query or "random"
     seed = 0 if seed is None else seed
     source = str(data)
     pool = None

@@ -128,8 +128,9 @@ def _next_hint(s: dict[str, Any], directory: Path) -> str:
 @click.option("--model", default="logreg", show_default=True,
               help="logreg, linear-svm, paper-svm, random-forest, hist-gb, knn, naive-bayes.")
 @click.option("--score", default="max_proba", show_default=True, help="max_proba, margin, neg_entropy or energy.")
-@click.option("--query", default="margin_random", show_default=True,
-              help="random, margin, least_confident, entropy or margin_random.")
+@click.option("--query", default="random", show_default=True,
+              type=click.Choice(["random", "margin", "least_confident", "entropy", "margin_random", "mixed"]),
+              help="Which items people label next: random among those not auto-labeled, or by uncertainty.")
 @click.option("--guarantee", type=click.Choice(["overall", "per-class"]), default="overall", show_default=True,
               help="What the promise covers: all auto-labels together, or every class on its own (stored).")
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True,

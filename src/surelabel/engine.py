@@ -93,7 +93,7 @@ class TBALConfig:
     seed: int
     bound: str = "clopper-pearson"
     score: str | Callable[[np.ndarray], np.ndarray] = "max_proba"
-    query: str | Callable[..., np.ndarray] = "margin_random"
+    query: str | Callable[..., np.ndarray] = "random"
     min_support: int | None = None
     start_errors: int | None = None
     c1: float = 0.25
@@ -171,7 +171,7 @@ class TBALConfig:
             raise ValueError(f"The 'validation_share' parameter must be in (0, 1). Got {kwargs['validation_share']!r}.")
         kwargs = {k: v for k, v in kwargs.items() if v is not None or k in ("min_support", "start_errors")}
         get_score(kwargs.get("score", "max_proba"))  # raises on unknown names
-        get_query(kwargs.get("query", "margin_random"))
+        get_query(kwargs.get("query", "random"))
         kwargs["query_kwargs"] = dict(kwargs.get("query_kwargs") or {})
         return cls(
             epsilon=float(epsilon),
@@ -371,7 +371,7 @@ def chunk_rows(n_features: int) -> int:
 
 def score_rows(model: Any, X: Any, rows: np.ndarray, n_classes: int,
                score: str | Callable[[np.ndarray], np.ndarray], *,
-               keep_proba: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+               keep_proba: int = 0, chunk: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(scores, predictions, proba)`` of ``X[rows]``, computed :func:`chunk_rows` rows at a time.
 
     ``X`` is an array or a pool (:mod:`surelabel.pool`: anything with ``shape`` and
@@ -379,14 +379,17 @@ def score_rows(model: Any, X: Any, rows: np.ndarray, n_classes: int,
     ``keep_proba`` rows only (the query strategies read them). A score given as a function of
     the probability matrix may look across rows, so it gets every row's probabilities at once,
     as before chunking; the named scores are row-wise and are computed chunk by chunk.
+    ``chunk`` overrides the rows per chunk.
     """
+    if hasattr(X, "score_rows"):  # a pool scored elsewhere (surelabel.distributed: on a Dask cluster)
+        return X.score_rows(model, rows, n_classes, score, keep_proba=keep_proba)
     n = rows.size
     uses_logits = get_score(score) is energy
     row_wise = isinstance(score, str) or uses_logits
     scores = np.empty(n)
     pred = np.empty(n, dtype=np.intp)
     proba_out = np.empty((n if not row_wise else min(keep_proba, n), n_classes))
-    step = chunk_rows(X.shape[1] if len(X.shape) > 1 else 1)
+    step = chunk or chunk_rows(X.shape[1] if len(X.shape) > 1 else 1)
     for lo in range(0, n, step):
         hi = min(lo + step, n)
         part = rows[lo:hi]

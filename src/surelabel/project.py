@@ -528,7 +528,7 @@ class Project:
         seed_size: int | None = None,
         batch_size: int | None = None,
         score: str = "max_proba",
-        query: str = "margin_random",
+        query: str = "random",
         seed: int = 0,
         guarantee: str = "overall",
         db: str | None = None,
