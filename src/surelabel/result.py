@@ -150,8 +150,9 @@ class AutoLabelResult:
 
         ``certified_bound`` is the class's own certified bound (per-class promise only, else
         ``None``: under the overall promise only the union is certified). ``estimate`` and
-        ``estimate_interval`` are the last round's validation estimate of the class's
-        auto-label error with its 90 % interval: an estimate, not a promise.
+        ``estimate_interval`` are the validation estimate of the class's auto-label error with
+        its 90 % interval, from the latest round that certified the class: an estimate, not a
+        promise.
         """
         rows = []
         m = self.auto_mask
@@ -161,9 +162,11 @@ class AutoLabelResult:
             sel = m & (self.labels == c)
             row: dict[str, Any] = {"class": c, "auto_labeled": int(sel.sum())}
             if last is not None:
-                row["threshold"] = last.thresholds.get(str(c))
-                row["certified_bound"] = last.upper_bounds.get(str(c))
-                ce = last.class_estimates.get(str(c), {})
+                # the latest round that certified the class (its evidence includes the earlier rounds')
+                cert = next((h for h in reversed(self.history) if h.thresholds.get(str(c)) is not None), last)
+                row["threshold"] = cert.thresholds.get(str(c))
+                row["certified_bound"] = cert.upper_bounds.get(str(c))
+                ce = cert.class_estimates.get(str(c), {})
                 row["estimate"] = ce.get("estimate")
                 row["estimate_interval"] = ce.get("interval")
             if y is not None:
