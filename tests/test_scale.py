@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 from sklearn.linear_model import LogisticRegression
@@ -160,15 +162,38 @@ def test_bench_scale_runs_on_a_tiny_pool(tmp_path):
     from surelabel.cli import main
 
     out = tmp_path / "out"
-    res = CliRunner().invoke(main, ["bench", "scale", "--sizes", "3000", "--dims", "8", "--modes", "memory,npy",
+    res = CliRunner().invoke(main, ["bench", "scale", "--sizes", "3000", "--dims", "8", "--modes", "npy",
                                     "--budget", "1000", "--validation-size", "500", "--seed-size", "100",
                                     "--batch-size", "100", "--work", str(tmp_path / "work"), "--out", str(out)])
     assert res.exit_code == 0, res.output
     rows = json.loads((out / "scale.json").read_text())["rows"]
-    assert [r["mode"] for r in rows] == ["memory", "npy"]
-    assert rows[0]["labels_digest"] == rows[1]["labels_digest"]  # the same labels in memory and from disk
+    assert [r["mode"] for r in rows] == ["npy"]
     assert all(r["rss_peak_mib"] > 0 and r["score_pass_s"] > 0 and len(r["round_s"]) == r["rounds"] for r in rows)
     md = (out / "scale.md").read_text()
     assert "surelabel bench scale --sizes 3000" in md and "| 3,000 × 8" in md
     bad = CliRunner().invoke(main, ["bench", "scale", "--modes", "gpu"])
     assert bad.exit_code == 1 and "Unknown mode" in bad.output
+
+
+@pytest.mark.filterwarnings("ignore")  # dask.distributed's own start-up and shutdown warnings
+def test_local_dask_cluster_gives_the_labels_of_the_in_process_run(tmp_path, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from click.testing import CliRunner
+
+    from surelabel.cli import main
+
+    monkeypatch.setattr(engine, "SCORE_CHUNK_ROWS", 700)  # several partitions, several chunks in each
+    X, y = _blobs()
+    ref = _labeler().run(X, SimulatedOracle(y))
+    np.save(tmp_path / "pool.npy", X)
+    np.save(tmp_path / "labels.npy", y)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster, \
+            distributed.Client(cluster) as client:
+        got = _labeler(scheduler=client).run(np.load(tmp_path / "pool.npy", mmap_mode="r"), SimulatedOracle(y))
+        assert np.array_equal(ref.labels, got.labels) and np.array_equal(ref.scores, got.scores, equal_nan=True)
+        args = ["run", str(tmp_path / "pool.npy"), "--simulate-from", str(tmp_path / "labels.npy"),
+                "--budget", "1600", "--epsilon", "0.15", "--json"]
+        a = CliRunner().invoke(main, args)
+        b = CliRunner().invoke(main, [*args, "--scheduler", cluster.scheduler_address])
+    assert a.exit_code == 0 and b.exit_code == 0, b.output
+    assert json.loads(a.stdout)["n_auto"] == json.loads(b.stdout)["n_auto"] > 0

@@ -414,6 +414,11 @@ def _embed_raw(data: Path, text_column: str | None, image_column: str | None, im
                    "(feature columns or one fixed-size list column of embeddings). Always on for a .npy pool "
                    "(then --simulate-from is a .npy or text file of labels, one per row) and a folder of Parquet "
                    "files.")
+@click.option("--scheduler", metavar="ADDRESS",
+              help="Score the pool on a Dask cluster (pip install 'surelabel[dask]'): its scheduler's address "
+                   "(tcp://host:8786), or 'local' for a local cluster of --workers processes. Same labels as in "
+                   "process; a pool on disk must be at the same path on every worker.")
+@click.option("--workers", type=click.IntRange(1), help="Worker processes of --scheduler local.  [default: 2]")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
 @friendly_errors
 def run(data: Path, features: str | None, feature_prefix: str | None, text_column: str | None,
@@ -424,7 +429,7 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         validation_size: int | None, seed_size: int | None, batch_size: int | None, model: str | None,
         score: str | None, query: str | None, guarantee: str | None, seed: int | None, out: Path | None,
         report_out: Path | None, class_report: bool,
-        db: str | None, out_of_core: bool, as_json: bool) -> None:
+        db: str | None, out_of_core: bool, scheduler: str | None, workers: int | None, as_json: bool) -> None:
     """Auto-label DATA, answering queries from a column of known labels.
 
     DATA is an items file (CSV, Parquet or JSONL; every option applies), a folder of images in
@@ -457,7 +462,8 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
                  "--model": model, "--score": score, "--query": query, "--guarantee": guarantee, "--seed": seed,
                  "--price": price,
                  "--prices": prices, "--money": money, "--text": text_column, "--image": image_column,
-                 "--featurizer": featurizer, "--class-report": class_report or None}
+                 "--featurizer": featurizer, "--class-report": class_report or None,
+                 "--out-of-core": out_of_core or None, "--scheduler": scheduler, "--workers": workers}
         clash = [k for k, v in given.items() if v is not None]
         if clash:
             raise SurelabelError(f"{data} is a project: its settings were fixed by surelabel init; "
@@ -546,6 +552,8 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         budget=budget,
         guarantee=guarantee or "overall",
         random_state=seed,
+        scheduler=scheduler,
+        workers=workers,
     )
     _warn_if_uncertifiable(labeler, seed)
     if budget < asked:  # said once the settings are known to be valid, so a mistake stays one line

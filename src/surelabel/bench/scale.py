@@ -11,6 +11,9 @@ Every run is a fresh Python process (so that its peak resident memory,
   (:class:`~surelabel.pool.NpyPool`);
 * ``parquet``: runs on :func:`~surelabel.pool.open_pool` of a Parquet file with one
   fixed-size list column (spilled once to a temporary ``.npy``; the spill is timed apart);
+* ``dask``: the ``npy`` pool scored on a local Dask cluster of ``--workers`` single-threaded
+  processes (``pip install 'surelabel[dask]'``; cluster start-up is timed apart, and the peak
+  memory is the driver's: each worker holds one partition's chunk at a time);
 
 and then, in the same process, times one scoring pass over the whole pool (the engine's
 :func:`~surelabel.engine.score_rows` with a model of the same kind) and one plain read pass,
@@ -32,7 +35,7 @@ import numpy as np
 
 __all__ = ["generate_pool", "run_scale", "markdown_table", "scale"]
 
-MODES = ("memory", "npy", "parquet")
+MODES = ("memory", "npy", "parquet", "dask")
 
 
 def generate_pool(work: Path, n: int, d: int, *, k: int = 10, seed: int = 0, parquet: bool = False,
@@ -101,12 +104,19 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
         X: Any = np.load(spec["pool"])
     elif mode == "npy":
         X = np.load(spec["pool"], mmap_mode="r")
+    elif mode == "dask":
+        from distributed import Client, LocalCluster
+
+        X = np.load(spec["pool"], mmap_mode="r")
+        cluster = LocalCluster(n_workers=spec.get("workers", 2), threads_per_worker=1, dashboard_address=":0")
+        client = Client(cluster)
     else:
         X = open_pool(spec["parquet"], exclude=["label"])
     out["open_s"] = time.perf_counter() - t0
     labeler = AutoLabeler(LogisticRegression(max_iter=spec.get("max_iter", 100)), epsilon=spec["epsilon"],
                           budget=spec["budget"], validation_size=spec["validation_size"],
-                          seed_size=spec["seed_size"], batch_size=spec["batch_size"], random_state=spec["seed"])
+                          seed_size=spec["seed_size"], batch_size=spec["batch_size"], random_state=spec["seed"],
+                          scheduler=client if mode == "dask" else None)
     stamps: list[float] = []
     t1 = time.perf_counter()
     result = labeler.run(X, SimulatedOracle(y, random_state=spec["seed"]),
@@ -143,6 +153,9 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
             total += float(Xc[lo:lo + 65_536].sum(axis=1)[0])
     out["read_pass_s"] = time.perf_counter() - t4
     out["rss_peak_mib"] = _rss_mib()
+    if mode == "dask":
+        client.close()
+        cluster.close()
     return out
 
 
@@ -157,7 +170,7 @@ def _digest(result: Any) -> str:
 
 def run_scale(sizes: list[int], dims: list[int], modes: list[str], work: Path, *, k: int = 10, budget: int = 4000,
               validation_size: int = 2000, seed_size: int = 400, batch_size: int = 400, epsilon: float = 0.05,
-              seed: int = 0, echo: Any = None) -> list[dict[str, Any]]:
+              seed: int = 0, workers: int = 2, echo: Any = None) -> list[dict[str, Any]]:
     """Every size × dimension × mode in its own process; one row of figures per run."""
     rows = []
     for n in sizes:
@@ -168,7 +181,8 @@ def run_scale(sizes: list[int], dims: list[int], modes: list[str], work: Path, *
             for mode in modes:
                 spec = {"mode": mode, "pool": str(paths["pool"]), "labels": str(paths["labels"]),
                         "parquet": str(paths["parquet"]), "budget": budget, "validation_size": validation_size,
-                        "seed_size": seed_size, "batch_size": batch_size, "epsilon": epsilon, "seed": seed}
+                        "seed_size": seed_size, "batch_size": batch_size, "epsilon": epsilon, "seed": seed,
+                        "workers": workers}
                 proc = subprocess.run([sys.executable, "-m", "surelabel.bench.scale", json.dumps(spec)],
                                       capture_output=True, text=True, check=False)
                 if proc.returncode != 0:
@@ -257,7 +271,9 @@ class _IntList(click.ParamType):
 @click.option("--sizes", type=_IntList(), default="100000,1000000", show_default=True, help="Pool sizes (items).")
 @click.option("--dims", type=_IntList(), default="64,384", show_default=True, help="Feature dimensions.")
 @click.option("--modes", default="memory,npy", show_default=True,
-              help="memory (np.load, then run), npy (memory-mapped .npy read in chunks), parquet (Parquet file).")
+              help="memory (np.load, then run), npy (memory-mapped .npy read in chunks), parquet (Parquet file), "
+                   "dask (the .npy scored on a local Dask cluster of --workers processes).")
+@click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="Workers of the dask mode.")
 @click.option("--classes", type=click.IntRange(2), default=10, show_default=True)
 @click.option("--budget", type=click.IntRange(2), default=4000, show_default=True)
 @click.option("--validation-size", type=click.IntRange(1), default=2000, show_default=True)
@@ -271,7 +287,7 @@ class _IntList(click.ParamType):
 @click.option("--out", type=click.Path(path_type=Path), help="Write scale.md, scale.json (and scale.png) here.")
 @click.option("--json", "as_json", is_flag=True, help='Print one JSON object {"rows": [...]}.')
 @click.pass_context
-def scale(ctx: click.Context, sizes: list[int], dims: list[int], modes: str, classes: int, budget: int,
+def scale(ctx: click.Context, sizes: list[int], dims: list[int], modes: str, workers: int, classes: int, budget: int,
           validation_size: int, seed_size: int, batch_size: int, epsilon: float, seed: int, work: Path,
           out: Path | None, as_json: bool) -> None:
     """Wall time per round and peak memory on generated pools: in memory and read from disk.
@@ -292,7 +308,7 @@ def scale(ctx: click.Context, sizes: list[int], dims: list[int], modes: str, cla
     argv = ctx.meta.get("bench_argv") or ["scale"]
     t = time.perf_counter()
     rows = run_scale(sizes, dims, mode_list, work, k=classes, budget=budget, validation_size=validation_size,
-                     seed_size=seed_size, batch_size=batch_size, epsilon=epsilon, seed=seed,
+                     seed_size=seed_size, batch_size=batch_size, epsilon=epsilon, seed=seed, workers=workers,
                      echo=None if as_json else lambda s: click.echo(s, err=True))
     meta = {"command": " ".join(["surelabel", "bench", *argv]), "seconds": time.perf_counter() - t,
             "machine": _machine(), "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
