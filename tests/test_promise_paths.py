@@ -204,3 +204,19 @@ def test_config_rejects_an_unknown_guarantee():
     with pytest.raises(ValueError, match="guarantee"):
         TBALConfig.resolve(epsilon=0.1, delta=0.1, budget=100, validation_size=50, seed_size=None,
                            batch_size=None, seed=0, guarantee="per-item")
+
+
+def test_labelers_follow_scikit_learn_estimator_conventions():
+    from sklearn.base import clone
+
+    from surelabel.baselines import LabelSpreadingLabeler, SelfTrainingLabeler
+
+    for labeler in (AutoLabeler(LogisticRegression(C=3.0), epsilon=0.05, budget=100, guarantee="per-class"),
+                    ActiveLearningLabeler(LogisticRegression(), epsilon=0.05, budget=100),
+                    PassiveLearningLabeler(LogisticRegression(), epsilon=0.05, budget=100),
+                    SelfTrainingLabeler(LogisticRegression(), epsilon=0.05, budget=100),
+                    LabelSpreadingLabeler(epsilon=0.05, budget=100)):
+        copy = clone(labeler)
+        assert copy.get_params(deep=False).keys() == labeler.get_params(deep=False).keys()
+        assert copy.set_params(epsilon=0.1).epsilon == 0.1 and labeler.epsilon == 0.05
+        assert repr(labeler).startswith(type(labeler).__name__ + "(")

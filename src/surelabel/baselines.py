@@ -221,7 +221,7 @@ def _report(r: int, *, n_train: int, n_val: int, est: ThresholdEstimate | None, 
 
 
 # -- AL and PL: train, then one pass with the final model ------------------------------
-class _OnePassLabeler:
+class _OnePassLabeler(BaseEstimator):
     """Shared parameters, checks and the final pass of the AL and PL baselines."""
 
     _uses_queries = True
@@ -604,7 +604,7 @@ class _ProbaFromDecision(ClassifierMixin, BaseEstimator):
         return self.classes_[self.predict_proba(X).argmax(axis=1)]
 
 
-class _SemiSupervisedLabeler:
+class _SemiSupervisedLabeler(BaseEstimator):
     """Draw the human labels, search the threshold by stratified k-fold, auto-label."""
 
     def _check_common(self) -> None:

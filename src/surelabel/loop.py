@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike
+from sklearn.base import BaseEstimator
 
 from .engine import (
     SCORE_CHUNK_ROWS,
@@ -89,7 +90,7 @@ def _check_finite(block: np.ndarray, name: str, first_row: int) -> None:
     )
 
 
-class AutoLabeler:
+class AutoLabeler(BaseEstimator):
     """Threshold-based auto-labeling with a certified bound on the share of wrong auto-labels.
 
     Parameters
@@ -148,6 +149,9 @@ class AutoLabeler:
         every worker (:mod:`surelabel.distributed`).
     workers : int, optional
         Worker processes of a ``"local"`` cluster (default 2).
+
+    A scikit-learn estimator in its conventions: ``get_params``, ``set_params``,
+    ``sklearn.base.clone`` and a readable ``repr`` work; no work happens in ``__init__``.
 
     Examples
     --------
