@@ -394,7 +394,8 @@ def _embed_raw(data: Path, text_column: str | None, image_column: str | None, im
 @click.option("--model", help="logreg, linear-svm, paper-svm, random-forest, hist-gb, knn, naive-bayes.  "
               "[default: logreg]")
 @click.option("--score", help="max_proba, margin, neg_entropy or energy.  [default: max_proba]")
-@click.option("--query", type=click.Choice(["random", "margin", "least_confident", "entropy", "margin_random", "mixed"]),
+@click.option("--query",
+              type=click.Choice(["random", "margin", "least_confident", "entropy", "margin_random", "mixed"]),
               help="Which items people label next: random among those not auto-labeled (measured best across "
                    "data sets, docs/guarantee.md), or by uncertainty.  [default: random]")
 @click.option("--guarantee", type=click.Choice(["overall", "per-class"]),
