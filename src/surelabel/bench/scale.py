@@ -91,12 +91,13 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
     """One run in this (fresh) process: the figures of one table row."""
     from sklearn.linear_model import LogisticRegression
 
-    from .. import SimulatedOracle
+    from .. import SimulatedOracle, engine
     from ..engine import score_rows, small_fit_threads
     from ..loop import AutoLabeler
     from ..pool import open_pool
 
     mode = spec["mode"]
+    engine.SMALL_FIT_BLAS_THREADS = spec.get("fit_threads", 1) or None  # 0: no limit
     out: dict[str, Any] = {"rss_start_mib": _rss_mib()}  # the interpreter and its imports, before the pool
     y = np.load(spec["labels"])
     t0 = time.perf_counter()
@@ -170,7 +171,7 @@ def _digest(result: Any) -> str:
 
 def run_scale(sizes: list[int], dims: list[int], modes: list[str], work: Path, *, k: int = 10, budget: int = 4000,
               validation_size: int = 2000, seed_size: int = 400, batch_size: int = 400, epsilon: float = 0.05,
-              seed: int = 0, workers: int = 2, echo: Any = None) -> list[dict[str, Any]]:
+              seed: int = 0, workers: int = 2, fit_threads: int = 1, echo: Any = None) -> list[dict[str, Any]]:
     """Every size × dimension × mode in its own process; one row of figures per run."""
     rows = []
     for n in sizes:
@@ -182,14 +183,15 @@ def run_scale(sizes: list[int], dims: list[int], modes: list[str], work: Path, *
                 spec = {"mode": mode, "pool": str(paths["pool"]), "labels": str(paths["labels"]),
                         "parquet": str(paths["parquet"]), "budget": budget, "validation_size": validation_size,
                         "seed_size": seed_size, "batch_size": batch_size, "epsilon": epsilon, "seed": seed,
-                        "workers": workers}
+                        "workers": workers, "fit_threads": fit_threads}
                 proc = subprocess.run([sys.executable, "-m", "surelabel.bench.scale", json.dumps(spec)],
                                       capture_output=True, text=True, check=False)
                 if proc.returncode != 0:
                     raise RuntimeError(f"bench scale run {n}x{d} {mode} failed:\n{proc.stderr[-2000:]}")
                 got = json.loads(proc.stdout.strip().splitlines()[-1])
                 pool_mib = n * d * 4 / 2**20
-                row = {"n": n, "d": d, "mode": mode, "pool_mib": pool_mib, "generate_s": gen_s, **got}
+                row = {"n": n, "d": d, "mode": mode, "fit_threads": fit_threads, "pool_mib": pool_mib,
+                       "generate_s": gen_s, **got}
                 row["rss_over_pool"] = row["rss_peak_mib"] / pool_mib
                 rs = row["round_s"]
                 row["max_round_over_pass"] = max(rs[1:] or rs) / row["score_pass_s"] if row["score_pass_s"] else None
@@ -214,12 +216,17 @@ def markdown_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         ratio = r["max_round_over_pass"]
         lines.append(
-            f"| {r['n']:,} × {r['d']} ({r['pool_mib']:.0f} MiB) | {r['mode']} | {r['open_s']:.2f} | "
+            f"| {r['n']:,} × {r['d']} ({r['pool_mib']:.0f} MiB) | {r['mode']}{_threads(r)} | {r['open_s']:.2f} | "
             f"{r['run_s']:.2f} | {r['rounds']} | {' / '.join(f'{s:.2f}' for s in r['round_s'])} | "
             f"{r['score_pass_s']:.2f} | {r['read_pass_s']:.2f} | {'—' if ratio is None else f'{ratio:.1f}'} | "
             f"{r['rss_peak_mib']:.0f} ({r['rss_start_mib']:.0f}) | {r['rss_over_pool']:.2f} | {r['coverage']:.3f} | "
             f"`{r['labels_digest']}` |")
     return "\n".join(lines) + "\n"
+
+
+def _threads(r: dict[str, Any]) -> str:
+    t = r.get("fit_threads", 1)
+    return "" if t == 1 else (", fits: all BLAS threads" if not t else f", fits: {t} BLAS threads")
 
 
 def _plot(rows: list[dict[str, Any]], path: Path) -> Path | None:
@@ -274,6 +281,8 @@ class _IntList(click.ParamType):
               help="memory (np.load, then run), npy (memory-mapped .npy read in chunks), parquet (Parquet file), "
                    "dask (the .npy scored on a local Dask cluster of --workers processes).")
 @click.option("--workers", type=click.IntRange(1), default=2, show_default=True, help="Workers of the dask mode.")
+@click.option("--fit-threads", type=click.IntRange(0), default=1, show_default=True,
+              help="BLAS threads for the model fits on the human labels (engine.SMALL_FIT_BLAS_THREADS; 0: no limit).")
 @click.option("--classes", type=click.IntRange(2), default=10, show_default=True)
 @click.option("--budget", type=click.IntRange(2), default=4000, show_default=True)
 @click.option("--validation-size", type=click.IntRange(1), default=2000, show_default=True)
@@ -287,7 +296,8 @@ class _IntList(click.ParamType):
 @click.option("--out", type=click.Path(path_type=Path), help="Write scale.md, scale.json (and scale.png) here.")
 @click.option("--json", "as_json", is_flag=True, help='Print one JSON object {"rows": [...]}.')
 @click.pass_context
-def scale(ctx: click.Context, sizes: list[int], dims: list[int], modes: str, workers: int, classes: int, budget: int,
+def scale(ctx: click.Context, sizes: list[int], dims: list[int], modes: str, workers: int, fit_threads: int,
+          classes: int, budget: int,
           validation_size: int, seed_size: int, batch_size: int, epsilon: float, seed: int, work: Path,
           out: Path | None, as_json: bool) -> None:
     """Wall time per round and peak memory on generated pools: in memory and read from disk.
@@ -309,6 +319,7 @@ def scale(ctx: click.Context, sizes: list[int], dims: list[int], modes: str, wor
     t = time.perf_counter()
     rows = run_scale(sizes, dims, mode_list, work, k=classes, budget=budget, validation_size=validation_size,
                      seed_size=seed_size, batch_size=batch_size, epsilon=epsilon, seed=seed, workers=workers,
+                     fit_threads=fit_threads,
                      echo=None if as_json else lambda s: click.echo(s, err=True))
     meta = {"command": " ".join(["surelabel", "bench", *argv]), "seconds": time.perf_counter() - t,
             "machine": _machine(), "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None}
