@@ -57,7 +57,7 @@ def test_every_quality_command_has_help(command):
 
 
 def test_plan_json_shape():
-    r = invoke("plan", "--epsilon", 0.05, "--classes", 3, "--expected-error", "0,0.01,0.07", "--search", "per-class",
+    r = invoke("plan", "--epsilon", 0.05, "--classes", 3, "--expected-error", "0,0.01,0.07", "--guarantee", "per-class",
                "--json")
     assert r.exit_code == 0, r.output
     out = json.loads(r.output)

@@ -123,7 +123,8 @@ def cost_model_from_options(price: float | None, prices: Path | None, classes: A
               help="Pilot round: a CSV/Parquet/JSONL with columns score, predicted, label.")
 @click.option("--rounds", type=int, default=1, show_default=True, help="Rounds the loop may run (delta is split).")
 @click.option("--no-loop", is_flag=True, help="Plan one direct estimate_thresholds call at the full delta.")
-@click.option("--search", type=click.Choice(["union", "per-class"]), default="union", show_default=True)
+@click.option("--guarantee", "search", type=click.Choice(["overall", "per-class"]), default="overall",
+              show_default=True, help="The promise to plan for: all auto-labels together, or every class on its own.")
 @click.option("--power", type=float, default=0.9, show_default=True, help="Promised share of runs that certify.")
 @click.option("--expected-auto", type=int, help="Items you expect to auto-label (finite-pool correction).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
@@ -151,6 +152,7 @@ def plan(epsilon: float, delta: float, n_classes: int, class_names: str | None, 
     if names and len(set(names)) != len(names):
         raise InputError(f"--class-names must be unique. Got {class_names}.")
     pilot_frame = read_table(pilot) if pilot is not None else None
+    search = "union" if search == "overall" else search
     result = plan_validation(
         epsilon, delta, n_classes=k, classes=names, expected_error=0.0 if errors is None else
         (errors[0] if len(errors) == 1 else errors), class_shares=share_values, pilot=pilot_frame,
@@ -163,10 +165,11 @@ def plan(epsilon: float, delta: float, n_classes: int, class_names: str | None, 
 
     console = _console()
     rows = pd.DataFrame(result.to_dict()["groups"])
+    how = ("one direct test" if no_loop else
+           "loop: the round that spends the budget, at least 75 % × 75 % of δ" if rounds > 1 else "loop: 75 % of δ")
     console.print(
         f"Plan for ε = {_pct(epsilon, 1)}, δ = {_pct(delta, 1)}: each test runs at δ' = {result.delta_test:.3g} "
-        f"({'loop: 75 % of δ over ' + str(rounds) + ' round(s)' if not no_loop else 'one direct test'}"
-        f"{', / K per class' if search == 'per-class' else ''}); certified in ≥ {power:.0%} of runs."
+        f"({how}{', / K per class' if search == 'per-class' else ''}); certified in ≥ {power:.0%} of runs."
     )
     console.print(_table("validation points needed (predicted as the group)", rows,
                          ["group", "expected_error", "share", "min_labels", "needed_any", "needed_full", "best_p_any"],
