@@ -194,7 +194,8 @@ def _round_table(title: str, result: Any, y_true: Any | None) -> Any:
     from rich.table import Table
 
     table = Table(title=title, title_justify="left")
-    cols = ["round", "train labels used", "bought (incl. next batch)", "val. left", "auto (round)", "coverage", "bound"]
+    cols = ["round", "train labels used", "bought (incl. next batch)", "val. left", "auto (round)", "coverage",
+            "overall bound"]
     errors = result.auto_error_by_round(y_true) if y_true is not None else None
     if errors is not None:
         cols.append("error so far")
