@@ -40,6 +40,13 @@ sys.path.insert(0, str(Path(__file__).parent))  # tests import their helpers fro
 
 from _projects import PG_ENV, PROJECT_SETTINGS, pg_url_with_schema, small_items  # noqa: E402
 
+if os.environ.get(PG_ENV) and "PGPASSWORD" not in os.environ:
+    # a project keeps its URL without the password: later opens take it from PGPASSWORD, as a user's would
+    from sqlalchemy.engine import make_url
+
+    if make_url(os.environ[PG_ENV]).password:
+        os.environ["PGPASSWORD"] = make_url(os.environ[PG_ENV]).password
+
 
 @contextlib.contextmanager
 def _pg_schema():

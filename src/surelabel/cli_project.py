@@ -19,13 +19,36 @@ from .exceptions import InputError, SurelabelError
 
 __all__ = ["simulate_project", "status_text"]
 
-DB_HELP = "Database URL (default: project.db inside DIR); e.g. postgresql://user@host/db for a team."
+DB_HELP = ("Database URL (default: project.db inside DIR); e.g. postgresql://user@host/db for a team "
+           "(the password from PGPASSWORD or ~/.pgpass; never stored).")
 
 
 def _open(directory: Path, db: str | None = None):
     from .project import Project
 
-    return Project.open(directory, db=db)
+    return _with_password(lambda url: Project.open(directory, db=url), db)[0]
+
+
+def _stdin_is_tty() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()
+
+
+def _with_password(call: Any, db: str | None) -> tuple[Any, str | None]:
+    """``(call(db), db)``; when the PostgreSQL server asks for a password that neither the URL, PGPASSWORD
+    nor ~/.pgpass gave, ask for it on a terminal (and call again with it in the URL, for this process only);
+    without a terminal the one-line error says which variable to set."""
+    from sqlalchemy.engine import make_url
+
+    from .store import PasswordNeededError
+
+    try:
+        return call(db), db
+    except PasswordNeededError as exc:
+        if not _stdin_is_tty():
+            raise
+        password = click.prompt(f"Password for {exc.url}", hide_input=True, err=True)
+        db = make_url(exc.url).set(password=password).render_as_string(hide_password=False)
+        return call(db), db
 
 
 def _db_option(f: Any) -> Any:
@@ -155,7 +178,7 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
 
     Example: surelabel init proj --items items.csv --id id --feature-prefix px --classes 0,1,2 --budget 300
     """
-    from .project import Project
+    from .project import Project, has_password
 
     if (items is None) == (images is None):
         raise SurelabelError("Give the items with exactly one of --items FILE or --images FOLDER.")
@@ -180,13 +203,20 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
         from .featurize import featurizer_from_options
 
         featurizer = featurizer_from_options(featurizer, "image", image_size=image_size)
-    with Project.create(directory, items, id_column=id_column, featurizer=featurizer, features=cols,
-                        feature_prefix=feature_prefix,
-                        text=text, image=image, classes=[c for c in classes.split(",")], epsilon=epsilon,
-                        delta=delta, bound=bound, model=model, budget=budget, validation_size=validation_size,
-                        seed_size=seed_size, batch_size=batch_size, score=score, query=query, seed=seed,
-                        guarantee=guarantee,
-                        db=db, cost=cost, media_roots=list(media_roots)) as project:
+    if has_password(db):
+        click.echo(f"Warning: the password in the --db URL is used for this command but not stored in {directory}; "
+                   "later commands take it from PGPASSWORD or ~/.pgpass (or SURELABEL_DB, or ask).", err=True)
+
+    def create(url: str | None) -> Any:
+        return Project.create(directory, items, id_column=id_column, featurizer=featurizer, features=cols,
+                              feature_prefix=feature_prefix,
+                              text=text, image=image, classes=[c for c in classes.split(",")], epsilon=epsilon,
+                              delta=delta, bound=bound, model=model, budget=budget, validation_size=validation_size,
+                              seed_size=seed_size, batch_size=batch_size, score=score, query=query, seed=seed,
+                              guarantee=guarantee,
+                              db=url, cost=cost, media_roots=list(media_roots))
+
+    with _with_password(create, db)[0] as project:
         s = project.status()
         config = project.config
     if s["budget"] < budget:
@@ -386,7 +416,7 @@ def report_cmd(directory: Path, out: Path, db: str | None, as_json: bool) -> Non
     """
     from .report import write_report
 
-    path = write_report(directory, out, db=db)
+    path = _with_password(lambda url: write_report(directory, out, db=url), db)[0]
     if as_json:
         emit_json({"out": str(path)})
         return
@@ -449,7 +479,7 @@ def check_cmd(directory: Path, db: str | None, as_json: bool) -> None:
     """
     from .check import check_project
 
-    problems = check_project(directory, db=db)
+    problems = _with_password(lambda url: check_project(directory, db=url), db)[0]
     if as_json:
         emit_json({"project": str(directory), "ok": not problems, "problems": problems})
     elif not problems:
@@ -526,7 +556,9 @@ def serve_cmd(directory: Path, host: str, port: int, allowed_hosts: tuple[str, .
     for root in media_roots:
         if not root.is_dir():
             raise InputError(f"--media-root {root} is not a folder; give the folder the images are in.")
-    project = _open(directory, db)
+    from .project import Project
+
+    project, db = _with_password(lambda url: Project.open(directory, db=url), db)  # db: with an asked password
     project.close()
     _check_port_free(host, port)
     # reached from elsewhere (another address, a public name, a proxy): only annotators with a token get in

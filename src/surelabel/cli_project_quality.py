@@ -16,7 +16,9 @@ from .project import Project
 
 
 def _open(directory: Path) -> Project:
-    return Project.open(directory)
+    from .cli_project import _open as open_asking  # asks for a database password that nothing supplied
+
+    return open_asking(directory)
 
 
 def audit_project(directory: Path, *, folds: int, top: int, out: Path | None, queue: bool, as_json: bool) -> None:

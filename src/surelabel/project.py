@@ -212,9 +212,9 @@ def _busy_timeout() -> float:
         return 10.0
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def _atomic_write(path: Path, data: bytes, *, mode: int = 0o666) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as fh:
+    with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_BINARY", 0), mode), "wb") as fh:
         fh.write(data)
         fh.flush()
         os.fsync(fh.fileno())
@@ -402,7 +402,7 @@ def _start_build(path: Path) -> Path:
         if stale.is_dir() and pid.isdigit() and not _alive(int(pid)):
             _abandon_build(stale)
     build = path.parent / f".{path.name}.init-{os.getpid()}-{uuidlib.uuid4().hex[:12]}"
-    build.mkdir()
+    build.mkdir(mode=0o700)  # the items, answers and annotators are the owner's alone (chmod to share)
     return build
 
 
@@ -642,6 +642,8 @@ class Project:
             frame.to_parquet(tmp, index=False)
             os.replace(tmp, build / ITEMS_FILE)
             project_uuid = str(uuidlib.uuid4())
+            if db is None:  # made 0600 before SQLite opens it; its -wal and -shm files take the same mode
+                os.close(os.open(build / DB_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             url = db or f"sqlite:///{(build / DB_FILE).resolve()}"
             store = Store(url, busy_timeout=_busy_timeout(), label=str(path))
         except BaseException:
@@ -672,8 +674,11 @@ class Project:
             _abandon_build(build)
             raise
         try:
-            marker = {"format": FORMAT, "version": 1, "uuid": project_uuid, "db": None if db is None else db}
-            _atomic_write(build / PROJECT_FILE, (json.dumps(marker, indent=2) + "\n").encode())
+            # never a secret on disk: the URL is kept without its password (PGPASSWORD, ~/.pgpass,
+            # SURELABEL_DB or a prompt supply it later), and the file is readable by its owner only
+            marker = {"format": FORMAT, "version": 1, "uuid": project_uuid,
+                      "db": None if db is None else without_password(db)}
+            _atomic_write(build / PROJECT_FILE, (json.dumps(marker, indent=2) + "\n").encode(), mode=0o600)
             store.close()
             _finish_build(build, path)
         except BaseException:
@@ -1571,6 +1576,31 @@ def _now() -> str:
     from .store import now_iso
 
     return now_iso()
+
+
+def without_password(url: str) -> str:
+    """``url`` without its password (in the user part or a ``password=`` query parameter): what is stored.
+
+    >>> without_password("postgresql://ana:s3cret@db.example/labels?options=-csearch_path%3Dp1")
+    'postgresql://ana@db.example/labels?options=-csearch_path%3Dp1'
+    """
+    from sqlalchemy.engine import URL, make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        u = make_url(url)
+    except ArgumentError:
+        return url
+    if u.password is None and "password" not in u.query:
+        return url  # kept verbatim
+    query = {k: v for k, v in u.query.items() if k != "password"}
+    return URL.create(u.drivername, u.username, None, u.host, u.port, u.database, query).render_as_string(
+        hide_password=False)
+
+
+def has_password(url: str | None) -> bool:
+    """Whether the database URL holds a password (which :meth:`Project.create` does not store)."""
+    return url is not None and without_password(url) != url
 
 
 def _safe_url(url: str) -> str:

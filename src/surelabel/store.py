@@ -73,6 +73,7 @@ __all__ = [
     "StoreError",
     "ProjectBusyError",
     "SchemaVersionError",
+    "PasswordNeededError",
     "SCHEMA_VERSION",
     "MIGRATIONS",
     "now_iso",
@@ -89,6 +90,14 @@ class ProjectBusyError(StoreError):
 
 class SchemaVersionError(StoreError):
     """The database was written by a newer surelabel than this one."""
+
+
+class PasswordNeededError(StoreError):
+    """The PostgreSQL server asks for a password and none was given (``url``: the URL, without one)."""
+
+    def __init__(self, message: str, url: str) -> None:
+        super().__init__(message)
+        self.url = url
 
 
 SOURCES = ("validation", "human", "auto")
@@ -359,6 +368,12 @@ class Store:
             return self._busy()
         if getattr(orig, "sqlstate", None) in ("55P03", "57014"):  # lock_not_available, query_canceled
             return self._busy()
+        if self.dialect == "postgresql" and "no password supplied" in msg:
+            # libpq found none in the URL, PGPASSWORD or ~/.pgpass: say where one can come from
+            url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=True)
+            return PasswordNeededError(
+                f"The database {url} of {self.label} needs a password and none was given: set PGPASSWORD, add it "
+                "to ~/.pgpass, or set SURELABEL_DB to the full URL.", url)
         return StoreError(f"The database of {self.label} cannot be used: {msg}.")
 
     @contextlib.contextmanager
