@@ -9,12 +9,11 @@ import sys
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
+from _cli import assert_one_line_error, invoke
 from surelabel.bench.oracle import oracle_max_selected
 from surelabel.bench.paper_numbers import paper_cell
 from surelabel.bench.runner import RunRecord, summarize, with_paper
-from surelabel.cli import main
 
 ROW_KEYS = {"method", "bound", "epsilon", "n_validation", "n_train", "seeds", "error_mean", "error_std",
             "coverage_mean", "coverage_std", "violation_rate", "oracle_coverage_mean", "human_labels_mean"}
@@ -22,18 +21,6 @@ ROW_KEYS = {"method", "bound", "epsilon", "n_validation", "n_train", "seeds", "e
 # one tiny N_v-sweep cell of the paper's unit ball: 2 seeds, 60 training labels, in-process
 SMALL_UNIT_BALL = ["bench", "unit-ball", "--sweep", "n-validation", "--n-validation", "300", "--fixed-n-train", "60",
                    "--seeds", "2", "--n-jobs", "1"]
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
-def assert_one_line_error(result, *needles):
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from _cli import assert_one_line_error, invoke
 from surelabel.thresholds import estimate_thresholds, select_confident
 
 
@@ -239,23 +240,8 @@ def test_the_package_exports_certify_whichever_is_imported_first():
 import json  # noqa: E402
 
 import pandas as pd  # noqa: E402
-from click.testing import CliRunner  # noqa: E402
-
-from surelabel.cli import main  # noqa: E402
 
 BASE = ["--pred-column", "llm", "--confidence-column", "conf"]
-
-
-def invoke(*args):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
-
-
-def assert_one_line_error(result, *needles):
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 @pytest.fixture

@@ -9,24 +9,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from _cli import assert_one_line_error, invoke
 from _projects import small_items
 from surelabel.cli import main
 from surelabel.exchange import read_answers
 from surelabel.project import Project
 
 COMMANDS = ["init", "next", "import", "step", "status", "export", "serve", "example", "run"]
-
-
-def invoke(*args, **kw):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False, **kw)
-
-
-def assert_one_line_error(result, *needles):
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 @pytest.fixture

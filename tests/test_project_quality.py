@@ -9,14 +9,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
+from _cli import assert_one_line_error, invoke
 from surelabel.cli import main
 from surelabel.project import Project
 
 PLANTED = 20  # wrong validation answers planted in the audit project (of 300: noisy at epsilon 0.1)
-
-
-def invoke(*args, **kw):
-    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False, **kw)
 
 
 def ok(*args):
@@ -27,14 +24,6 @@ def ok(*args):
 
 def as_json(*args):
     return json.loads(ok(*args, "--json").output)
-
-
-def assert_one_line_error(result, *needles):
-    assert result.exit_code == 1, result.output
-    lines = [line for line in result.output.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("Error: "), result.output
-    for needle in needles:
-        assert needle in lines[0], lines[0]
 
 
 def answer(d, tmp, truth, wrong=()):
