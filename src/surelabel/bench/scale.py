@@ -2,8 +2,8 @@
 
 For every size × dimension, a pool of ``n × d`` float32 features (``k`` Gaussian classes) and
 its labels are written to ``--work`` as ``.npy`` (and Parquet for the ``parquet`` mode), once.
-Every run is a fresh Python process (so that its peak resident memory,
-``resource.getrusage(RUSAGE_SELF).ru_maxrss``, is that run's alone) which:
+Every run is a fresh Python process (so that its peak resident memory, ``VmHWM`` on Linux, is
+that run's alone; see :func:`_rss_mib`) which:
 
 * ``memory``: loads the pool into memory (``np.load``; the load is timed apart) and runs
   :class:`~surelabel.AutoLabeler` on the array;
@@ -82,6 +82,20 @@ def generate_pool(work: Path, n: int, d: int, *, k: int = 10, seed: int = 0, par
 
 
 def _rss_mib() -> float:
+    """Peak resident memory of this process so far, MiB.
+
+    Linux: ``VmHWM`` of ``/proc/self/status``, the peak of this program's own memory.
+    ``resource.getrusage(RUSAGE_SELF).ru_maxrss`` is kept across ``fork`` + ``exec``, so in a
+    child it is at least the parent's resident size when it forked (here the bench process,
+    which may have just written a Parquet pool): used only where ``/proc`` is missing.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
     import resource
 
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
