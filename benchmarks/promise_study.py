@@ -95,8 +95,10 @@ def _labeler(method: str, epsilon: float, n_val: int, seed: int):
             kwargs[k] = v
         elif k in ("early_share", "validation_share"):
             cfg[k] = float(v)
-        elif k in ("guard", "provisional", "calibrate"):
+        elif k in ("provisional", "calibrate"):
             cfg[k] = v == "1"
+        elif k == "guard":
+            cfg[k] = False if v == "0" else True if v == "1" else float(v)
         elif k in ("batch", "seed_size"):
             kwargs["batch_size" if k == "batch" else k] = int(v)
     if name == "paper":

@@ -104,8 +104,9 @@ class TBALConfig:
     #: share of the validation tests' ``delta`` spent, in proportion to training labels, before the
     #: training budget is spent; the rest goes to the round that spends it (:func:`spent_fraction`)
     early_share: float = EARLY_SHARE
-    #: overall mode: keep classes whose own evidence is clearly above epsilon out (costs no delta)
-    guard: bool = True
+    #: overall mode: keep classes whose own evidence is clearly above epsilon out (costs no delta); a number
+    #: is the factor (a class goes when its lower bound exceeds ``guard * epsilon``), ``False`` turns it off
+    guard: bool | float = True
     #: overall mode: order items by an estimated chance of being right per predicted class, learned from
     #: out-of-fold predictions on the training labels (never validation), so that one threshold reaches
     #: low raw scores in easy classes and only high ones in hard classes (:func:`calibrated_scores`)
@@ -541,7 +542,7 @@ def run_round(config: TBALConfig, model: Any, X: np.ndarray, state: LabelState, 
         pool_delta=config.pool_delta,
         prior_n=state.retired_n if config.cumulative_evidence else 0,
         prior_errors=state.retired_k if config.cumulative_evidence else 0,
-        guard=certified and overall and config.guard,
+        guard=config.guard if (certified and overall) else False,
     )
     auto = select_confident(s_c, pred_c, est.thresholds)
     retire = select_confident(s_v, pred_v, est.thresholds)
