@@ -219,7 +219,8 @@ def as_pool(X: Any) -> NpyPool | None:
             pool = NpyPool(X.filename)
         except InputError:
             return None
-        if pool.shape[0] == X.shape[0] and pool.offset == X.offset and pool.file_dtype == X.dtype:
+        whole = X.shape == (pool.shape if X.ndim == 2 else pool.shape[:1]) and X.flags.c_contiguous
+        if whole and pool.offset == X.offset and pool.file_dtype == X.dtype:  # not a slice of the file
             return pool
     return None
 
