@@ -609,15 +609,17 @@ def run(data: Path, features: str | None, feature_prefix: str | None, text_colum
         for col in ("class", "items", "coverage", "threshold", "val. error", "needed",
                     "extra cost" if priced else "extra labels", "status"):
             table.add_column(col, justify="left" if col in ("class", "status") else "right")
+        def finite(v: Any) -> bool:  # None (nothing certified yet) or nan/inf: shown as a dash
+            return v is not None and math.isfinite(v)
+
         for r in report.to_dict("records"):
             extra = r["extra_cost"] if priced else r["extra_validation"]
-            extra_text = cost_model.format(extra) if priced else f"{extra:,.0f}"
+            extra_text = (cost_model.format(extra) if priced else f"{extra:,.0f}") if finite(extra) else "—"
             table.add_row(str(r["class"]), str(int(r["items"])), _pct(r["coverage"], 1),
-                          "—" if not math.isfinite(r["threshold"]) else f"{r['threshold']:.3g}",
+                          f"{r['threshold']:.3g}" if finite(r["threshold"]) else "—",
                           _pct(r["val_error"], 1),
-                          "—" if not math.isfinite(r["needed"]) else str(int(r["needed"])),
-                          "—" if not math.isfinite(extra) else extra_text,
-                          str(r["status"]))
+                          str(int(r["needed"])) if finite(r["needed"]) else "—",
+                          extra_text, str(r["status"]))
         console.print(table)
         for line in suggestions or []:
             console.print(f"• {line}", highlight=False)

@@ -31,7 +31,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-import numpy as np
 
 __all__ = ["generate_pool", "run_scale", "markdown_table", "scale"]
 
@@ -41,6 +40,8 @@ MODES = ("memory", "npy", "parquet", "dask")
 def generate_pool(work: Path, n: int, d: int, *, k: int = 10, seed: int = 0, parquet: bool = False,
                   chunk_rows: int = 65_536) -> dict[str, Path]:
     """Write ``pool_{n}x{d}.npy`` (float32) and ``labels_{n}x{d}.npy`` (and ``.parquet``) once; their paths."""
+    import numpy as np  # here: `surelabel --help` need not load numpy
+
     work.mkdir(parents=True, exist_ok=True)
     stem = f"{n}x{d}_k{k}_s{seed}"
     paths = {"pool": work / f"pool_{stem}.npy", "labels": work / f"labels_{stem}.npy",
@@ -103,6 +104,7 @@ def _rss_mib() -> float:
 
 def _worker(spec: dict[str, Any]) -> dict[str, Any]:
     """One run in this (fresh) process: the figures of one table row."""
+    import numpy as np  # here: `surelabel --help` need not load numpy
     from sklearn.linear_model import LogisticRegression
 
     from .. import SimulatedOracle, engine
@@ -176,6 +178,8 @@ def _worker(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _digest(result: Any) -> str:
     import hashlib
+
+    import numpy as np  # here: `surelabel --help` need not load numpy
 
     h = hashlib.sha256()
     h.update(np.asarray(result.labels).astype(str).tobytes())
@@ -277,6 +281,7 @@ class _IntList(click.ParamType):
     name = "int[,int…]"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> list[int]:
+
         if isinstance(value, list):
             return value
         try:
