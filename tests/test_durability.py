@@ -303,10 +303,14 @@ def test_two_steps_at_once_run_the_round_once_and_both_succeed(template, tmp_pat
                                       env=env(SURELABEL_BUSY_TIMEOUT=120), stdout=subprocess.PIPE,
                                       stderr=subprocess.PIPE, text=True) for _ in range(2)]
             try:
+                # the portable lock polls: a waiting step opens the lock file, fails to lock it, closes it and
+                # tries again 50 ms later, so watch closely and remember each process once it was seen there
                 deadline = time.monotonic() + 120
-                while not all(_waits_on(q, lock) for q in procs) and time.monotonic() < deadline:
+                seen: set[int] = set()
+                while len(seen) < len(procs) and time.monotonic() < deadline:
                     assert all(q.poll() is None for q in procs), [q.communicate() for q in procs]
-                    time.sleep(0.05)
+                    seen |= {q.pid for q in procs if _waits_on(q, lock)}
+                    time.sleep(0.002)
             except BaseException:
                 for q in procs:
                     q.kill()
