@@ -5,9 +5,6 @@ Uses Debian's ``chromium`` and ``chromium-driver`` (installed by ``.ci/run``); n
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 import threading
 
 import pytest
@@ -16,16 +13,8 @@ from _projects import small_items
 from surelabel.project import Project
 from surelabel.web import create_app
 
-CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1100,900"]
+pytest.importorskip("selenium.webdriver", reason="pip install 'surelabel[browser-tests]'")
 
-webdriver = pytest.importorskip("selenium.webdriver", reason="pip install 'surelabel[browser-tests]'")
-if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):  # pragma: no cover
-    pytest.skip("apt-get install chromium chromium-driver", allow_module_level=True)
-
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
@@ -53,20 +42,6 @@ def served(tmp_path):
         app.config["SURELABEL"].shutdown()
 
 
-@pytest.fixture
-def browser(monkeypatch):
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never fetch a browser or driver
-    profile = tempfile.mkdtemp(prefix="surelabel-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in FLAGS + [f"--user-data-dir={profile}"]:
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
 
 
 def body_attr(driver, name):

@@ -8,10 +8,7 @@ installed (``.ci/run`` installs them), loaded in headless Chromium to see its im
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
-import tempfile
 from html.parser import HTMLParser
 
 import pytest
@@ -197,41 +194,21 @@ def test_without_matplotlib_the_report_has_its_tables_and_a_note(simulated, monk
 
 # ---------------------------------------------------------------- headless Chromium
 
-CHROMIUM, DRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1200,1000"]
-
-
-def test_the_page_renders_its_images_in_headless_chromium(simulated, tmp_path, monkeypatch):
-    webdriver = pytest.importorskip("selenium.webdriver", reason="pip install 'surelabel[browser-tests]'")
-    if not (os.path.exists(CHROMIUM) and os.path.exists(DRIVER)):  # pragma: no cover
-        pytest.skip("apt-get install chromium chromium-driver")
-    from selenium.webdriver.chrome.service import Service
+def test_the_page_renders_its_images_in_headless_chromium(simulated, tmp_path, browser):
     from selenium.webdriver.common.by import By
 
     out = write_report(simulated, tmp_path / "report.html")
-    monkeypatch.setenv("SE_OFFLINE", "true")  # Selenium Manager must never fetch a browser or driver
-    profile = tempfile.mkdtemp(prefix="surelabel-chromium-")
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = CHROMIUM
-    for flag in FLAGS + [f"--user-data-dir={profile}"]:
-        opts.add_argument(flag)
-    driver = webdriver.Chrome(service=Service(DRIVER), options=opts)
-    try:
-        driver.get(out.resolve().as_uri())
-        assert "surelabel report" in driver.title
-        images = driver.find_elements(By.TAG_NAME, "img")
-        assert len(images) == 2
-        for img in images:
-            loaded = driver.execute_script(
-                "return arguments[0].complete && arguments[0].naturalWidth > 0 && arguments[0].naturalHeight > 0 "
-                "&& arguments[0].getBoundingClientRect().width > 0", img)
-            assert loaded, img.get_attribute("alt")
-        text = driver.find_element(By.TAG_NAME, "body").text
-        assert "Round by round" in text and "all auto-labels together" in text
-        assert driver.find_elements(By.TAG_NAME, "table")
-        driver.save_screenshot(str(tmp_path / "report.png"))
-    finally:
-        driver.quit()
-        shutil.rmtree(profile, ignore_errors=True)
+    driver = browser
+    driver.get(out.resolve().as_uri())
+    assert "surelabel report" in driver.title
+    images = driver.find_elements(By.TAG_NAME, "img")
+    assert len(images) == 2
+    for img in images:
+        loaded = driver.execute_script(
+            "return arguments[0].complete && arguments[0].naturalWidth > 0 && arguments[0].naturalHeight > 0 "
+            "&& arguments[0].getBoundingClientRect().width > 0", img)
+        assert loaded, img.get_attribute("alt")
+    text = driver.find_element(By.TAG_NAME, "body").text
+    assert "Round by round" in text and "all auto-labels together" in text
+    assert driver.find_elements(By.TAG_NAME, "table")
+    driver.save_screenshot(str(tmp_path / "report.png"))
