@@ -179,7 +179,8 @@ def test_next_writes_jsonl_and_labelstudio_with_a_label_config(proj, tmp_path):
     out = json.loads(invoke("next", proj, "--format", "labelstudio", "--out", tmp_path / "b.json",
                             "--label-config", tmp_path / "config.xml", "--json").output)
     tasks = json.loads((tmp_path / "b.json").read_text())
-    assert tasks[0]["data"]["item_id"] == rows[0]["id"] and "<Choice value=\"yes\"/>" in out["label_config"]
+    assert tasks[0]["data"]["item_id"] == rows[0]["id"]
+    assert "<Choice value=\"yes\" hotkey=\"2\"/>" in out["label_config"]
     assert (tmp_path / "config.xml").read_text() == out["label_config"]
 
 

@@ -342,11 +342,40 @@ def _from_labelstudio(path: Path, tasks: list[dict[str, Any]], id_keys: tuple[st
 # ---------------------------------------------------------------------- writing
 
 
+#: Letters for the classes after the tenth, as on surelabel's page (a–z without ``s`` skip and ``u`` undo).
+_LETTER_KEYS = tuple(k for k in "abcdefghijklmnopqrstuvwxyz" if k not in ("s", "u"))
+
+
+def shortcut_keys(classes: list[str]) -> list[str]:
+    """The keys surelabel's web page binds to the classes (kept equal to ``surelabel.web.shortcut_keys``,
+    which needs Flask; a test checks they agree): each class's own digit when every class is one
+    distinct digit, else 1–9 and 0 for a tenth class, then letters (without ``s`` and ``u``);
+    beyond 34 classes the rest get no key ("").
+
+    Examples
+    --------
+    >>> shortcut_keys(["cat", "dog"]), shortcut_keys(["0", "1", "7"])
+    (['1', '2'], ['0', '1', '7'])
+    >>> shortcut_keys([f"c{i}" for i in range(13)])[9:]
+    ['0', 'a', 'b', 'c']
+    """
+    if all(len(c) == 1 and c.isdigit() for c in classes) and len(set(classes)) == len(classes):
+        return list(classes)
+    keys = [str(i) for i in range(1, 10)] + ["0"] + list(_LETTER_KEYS)
+    return [keys[i] if i < len(keys) else "" for i in range(len(classes))]
+
+
 def label_config(classes: list[str], kind: str) -> str:
-    """The Label Studio labeling config matching the files surelabel writes (``kind``: text or image)."""
+    """The Label Studio labeling config matching the files surelabel writes (``kind``: text or image).
+
+    Each ``<Choice>`` carries the ``hotkey`` surelabel's web page binds to that class
+    (:func:`shortcut_keys`), so the same key picks the same class in both tools.
+    """
     obj = '  <Image name="image" value="$image"/>' if kind == "image" else '  <Text name="text" value="$text"/>'
     target = "image" if kind == "image" else "text"
-    choices = "\n".join(f"    <Choice value={quoteattr(c)}/>" for c in classes)
+    keys = shortcut_keys(classes)
+    choices = "\n".join(f"    <Choice value={quoteattr(c)}" + (f" hotkey={quoteattr(k)}" if k else "") + "/>"
+                         for c, k in zip(classes, keys))
     return (f"<View>\n{obj}\n  <Choices name=\"label\" toName=\"{target}\" choice=\"single\" showInline=\"true\">\n"
             f"{choices}\n  </Choices>\n</View>\n")
 
