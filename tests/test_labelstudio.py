@@ -3,8 +3,10 @@ exports, image URLs Label Studio can open."""
 
 from __future__ import annotations
 
+import json
 import re
 
+import pandas as pd
 import pytest
 
 from _cli import invoke
@@ -62,3 +64,76 @@ def test_next_label_config_file_has_the_hotkeys(proj, tmp_path):
                "--label-config", tmp_path / "c.xml")
     assert r.exit_code == 0, r.output
     assert _hotkeys((tmp_path / "c.xml").read_text()) == {"no": "1", "yes": "2"}
+
+
+# ------------------------------------------------------------------ 2. annotator names
+
+
+def ls_export(batch_tasks, truth, *, completed_by=1, start_id=1, label_of=None, extra=None):
+    """A Label Studio 1.x JSON export of ``batch_tasks`` as Label Studio writes it (ids, timestamps,
+    ``created_username``, the surelabel ``meta`` kept), each answered with its true label."""
+    out = []
+    for n, task in enumerate(batch_tasks):
+        item = task["data"]["item_id"]
+        label = label_of(item) if label_of else truth[item]
+        by = completed_by(n) if callable(completed_by) else completed_by
+        ann = {"id": 100 + n, "completed_by": by,
+               "result": [{"value": {"choices": [label]}, "id": f"r{n}", "from_name": "label", "to_name": "text",
+                           "type": "choices", "origin": "manual"}],
+               "was_cancelled": False, "ground_truth": False, "created_at": "2026-12-02T10:00:00.000000Z",
+               "updated_at": "2026-12-02T10:00:00.000000Z", "draft_created_at": None, "lead_time": 3.5,
+               "prediction": {}, "result_count": 1, "unique_id": f"u-{n}", "import_id": None,
+               "last_action": None, "bulk_created": False, "task": start_id + n, "project": 1,
+               "updated_by": by if isinstance(by, int) else by.get("id"), "parent_prediction": None,
+               "parent_annotation": None, "last_created_by": None}
+        if extra:
+            ann.update(extra(n))
+        out.append({"id": start_id + n, "annotations": [ann], "file_upload": "b.json", "drafts": [],
+                    "predictions": [], "data": task["data"], "meta": task.get("meta", {}),
+                    "created_at": "2026-12-02T09:00:00.000000Z", "updated_at": "2026-12-02T10:00:00.000000Z",
+                    "inner_id": start_id + n, "total_annotations": 1, "cancelled_annotations": 0,
+                    "total_predictions": 0, "comment_count": 0, "unresolved_comment_count": 0,
+                    "last_comment_updated_at": None, "project": 1, "updated_by": None, "comment_authors": []})
+    return out
+
+
+@pytest.fixture
+def truth(items_csv):
+    return pd.read_csv(items_csv, dtype={"id": str}).set_index("id")["label"].to_dict()
+
+
+def _batch(proj, tmp_path, name="b.json"):
+    r = invoke("next", proj, "--format", "labelstudio", "--out", tmp_path / name)
+    assert r.exit_code == 0, r.output
+    return json.loads((tmp_path / name).read_text())
+
+
+def _annotators(proj):
+    from surelabel.project import Project
+
+    with Project.open(proj) as p:
+        frame = p.labels()
+    return frame[frame.source.isin(["human", "validation"])].set_index("id")["annotator"].to_dict()
+
+
+def test_import_names_the_annotator_by_email_or_name_else_the_id(proj, tmp_path, truth):
+    tasks = _batch(proj, tmp_path)
+    people = [{"id": 1, "first_name": "", "last_name": "", "email": "ana@example.org", "avatar": None,
+               "initials": "an"},
+              {"id": 2, "first_name": "Bo", "last_name": "Li", "email": "", "avatar": None, "initials": "BL"},
+              2, 3, {"id": 5, "first_name": "", "last_name": "", "email": ""}]
+
+    def extra(n):  # Label Studio's "First Last email, id" next to a bare id
+        return {"created_username": " cy@example.org, 3"} if n % 5 == 3 else {}
+
+    export = ls_export(tasks, truth, completed_by=lambda n: people[n % 5], extra=extra)
+    (tmp_path / "export.json").write_text(json.dumps(export))
+    r = invoke("import", proj, tmp_path / "export.json")
+    assert r.exit_code == 0, r.output
+    who = _annotators(proj)
+    ids = [t["data"]["item_id"] for t in tasks]
+    assert who[ids[0]] == "ana@example.org"
+    assert who[ids[1]] == "Bo Li"
+    assert who[ids[2]] == "2"  # a bare id and nothing else: the id, as before
+    assert who[ids[3]] == "cy@example.org"  # a bare id, named by created_username
+    assert who[ids[4]] == "5"

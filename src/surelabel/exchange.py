@@ -9,8 +9,10 @@ Answers are read from
 * **JSON lines** — one object per line with the same keys.
 * **Label Studio JSON export** — a list of tasks; each task's ``data.item_id`` (or the id
   column, or ``data.id``) names the item, its latest annotation that is not cancelled gives
-  the label (``result[].value.choices``), ``completed_by`` the annotator and ``lead_time`` the
-  labeling time. Predictions are ignored: they are not human answers. The flat JSON-MIN
+  the label (``result[].value.choices``), ``completed_by`` the annotator (the user's e-mail or
+  name when the export has it — ``completed_by`` as an object, or ``created_username`` — else
+  the user id) and ``lead_time`` the labeling time. Predictions are ignored: they are not human
+  answers. The flat JSON-MIN
   export (``item_id``, ``label``, ``annotator``, ``lead_time``) is read too.
 
 Every row is checked before anything is recorded; an error names the file, the row (or line,
@@ -280,15 +282,31 @@ def _from_records(path: Path, rows: list[tuple[int, Any]], id_keys: tuple[str, .
 
 
 def _person(v: Any) -> str | None:
-    """``completed_by`` as Label Studio writes it: a user id, or an object with email / username / id."""
-    if v is None:
+    """``completed_by`` as Label Studio writes it: a user id, or an object (``export?include=completed_by``)
+    with ``email`` / ``first_name`` / ``last_name`` / ``username`` / ``id``; the e-mail wins, then the
+    name, then the id."""
+    if v is None or isinstance(v, (list, bool)):
         return None
     if isinstance(v, dict):
-        for key in ("email", "username", "first_name", "id"):
-            if v.get(key) not in (None, ""):
-                return str(v[key])
+        name = " ".join(str(v.get(k) or "").strip() for k in ("first_name", "last_name")).strip()
+        for value in (v.get("email"), name, v.get("username"), v.get("id")):
+            if value not in (None, "") and not isinstance(value, (dict, list)):
+                return str(value).strip() or None
         return None
     return str(v)
+
+
+def _created_user(ann: dict[str, Any], user_id: str | None) -> str | None:
+    """The e-mail (or name) in ``created_username`` (Label Studio's ``"First Last email, id"``) for user ``user_id``."""
+    text = ann.get("created_username")
+    if not isinstance(text, str) or not text.strip():
+        return None
+    head, sep, tail = text.rpartition(",")
+    if not sep or (user_id is not None and tail.strip() != user_id):
+        return None
+    words = head.split()
+    email = next((w for w in words if "@" in w), None)
+    return email or (" ".join(words) or None)
 
 
 def _from_labelstudio(path: Path, tasks: list[dict[str, Any]], id_keys: tuple[str, ...]) -> list[Any]:
@@ -329,7 +347,10 @@ def _from_labelstudio(path: Path, tasks: list[dict[str, Any]], id_keys: tuple[st
         if not live:
             continue
         _, _, ann, label = max(live, key=lambda t: (t[0], t[1]))  # the latest annotation wins
-        annotator = _person(ann.get("completed_by"))
+        by = ann.get("completed_by")
+        annotator = _person(by)
+        if not isinstance(by, dict):  # a bare id: the export may still name the user
+            annotator = _created_user(ann, annotator) or annotator
         if annotator is None:
             meta = task.get("meta") if isinstance(task.get("meta"), dict) else {}
             annotator = _person((meta.get("surelabel") or {}).get("annotator")) if isinstance(
