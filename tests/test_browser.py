@@ -5,6 +5,8 @@ Uses Debian's ``chromium`` and ``chromium-driver`` (installed by ``.ci/run``); n
 
 from __future__ import annotations
 
+import contextlib
+import re
 import threading
 
 import pytest
@@ -19,22 +21,19 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
-@pytest.fixture
-def served(tmp_path):
-    """A small project served on 127.0.0.1 by a werkzeug server in a thread."""
+@contextlib.contextmanager
+def serving(folder, items, classes, **settings):
+    """A project made of ``items`` served on 127.0.0.1 by a werkzeug server in a thread."""
     from werkzeug.serving import make_server
 
-    items = small_items(300)
-    with Project.create(tmp_path / "proj", items, id_column="id", feature_prefix="f", text="text",
-                        classes=["no", "yes"], epsilon=0.3, budget=50, validation_size=30, seed_size=6,
-                        batch_size=4, seed=0):
+    with Project.create(folder, items, id_column="id", feature_prefix="f", text="text", classes=classes, **settings):
         pass
-    app = create_app(tmp_path / "proj")
+    app = create_app(folder)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}/", dict(zip(items["id"], items["label"])), app
+        yield f"http://127.0.0.1:{server.server_port}/", app
     finally:
         server.shutdown()
         server.server_close()
@@ -42,6 +41,13 @@ def served(tmp_path):
         app.config["SURELABEL"].shutdown()
 
 
+@pytest.fixture
+def served(tmp_path):
+    """A small project served on 127.0.0.1 by a werkzeug server in a thread."""
+    items = small_items(300)
+    with serving(tmp_path / "proj", items, ["no", "yes"], epsilon=0.3, budget=50, validation_size=30, seed_size=6,
+                 batch_size=4, seed=0) as (url, app):
+        yield url, dict(zip(items["id"], items["label"])), app
 
 
 def body_attr(driver, name):
@@ -70,8 +76,15 @@ def test_label_batches_with_the_keyboard_and_watch_the_round_advance(served, bro
     assert labeled[0] == first and len(set(labeled)) == 36
     wait.until(lambda d: body_attr(d, "round") == "1" and body_attr(d, "item"))
     assert browser.find_element(By.ID, "round").text == "1"
+    history = app.config["SURELABEL"].project.status()["history"]
+    notice = wait.until(lambda d: d.find_element(By.ID, "notice").text)  # the completed round, what it added
+    assert re.match(rf"Round 0: \+{history[0]['n_auto_labeled']} auto-labels? ", notice), notice
     labeled += [label_one(browser, truth, wait) for _ in range(4)]  # round 1's batch of training queries
     wait.until(lambda d: body_attr(d, "round") == "2")
+    history = app.config["SURELABEL"].project.status()["history"]
+    notice = wait.until(lambda d: d.find_element(By.ID, "notice").text.startswith("Round 1") and
+                        d.find_element(By.ID, "notice").text)
+    assert re.match(rf"Round 1: \+{history[1]['n_auto_labeled']} auto-labels? ", notice), notice
     assert browser.find_element(By.ID, "given").text == "40"
     browser.save_screenshot(str(tmp_path / "page.png"))
     s = app.config["SURELABEL"].project.status()
@@ -91,3 +104,72 @@ def test_undo_and_skip_from_the_keyboard(served, browser):
     assert app.config["SURELABEL"].project.status()["human_labels"]["total"] == 0
     browser.find_element(By.TAG_NAME, "body").send_keys("s")
     wait.until(lambda d: body_attr(d, "item") not in ("", answered))
+
+
+def rect(driver, element_id):
+    return driver.execute_script(
+        "const r = document.getElementById(arguments[0]).getBoundingClientRect();"
+        "return {top: r.top, bottom: r.bottom, left: r.left, right: r.right,"
+        " width: window.innerWidth, height: window.innerHeight};", element_id)
+
+
+def test_the_item_and_its_messages_are_on_screen_wide_and_narrow(served, browser):
+    url, truth, app = served
+    wait = WebDriverWait(browser, 30, poll_frequency=0.05)
+    browser.set_window_size(1280, 1000)
+    browser.get(url)
+    wait.until(lambda d: d.find_element(By.ID, "name-input")).send_keys("cy\n")
+    wait.until(lambda d: body_attr(d, "item"))
+    wait.until(lambda d: d.find_element(By.CSS_SELECTOR, "#classes tbody tr"))  # the status (and table) arrived
+    item = rect(browser, "item")
+    assert item["top"] < 300, item  # above the fold: the item first, the per-class table below it
+    assert rect(browser, "per-class")["top"] > rect(browser, "choices")["bottom"]
+    assert "validation error estimate" in browser.find_element(By.CSS_SELECTOR, "#per-class summary").text
+    assert "overall certified bound" in browser.find_element(By.ID, "progress").text
+
+    answered = label_one(browser, truth, wait)  # the undo message shows right under the answer buttons
+    browser.find_element(By.TAG_NAME, "body").send_keys("u")
+    wait.until(lambda d: body_attr(d, "item") == answered and d.find_element(By.ID, "message").is_displayed())
+    msg, actions = rect(browser, "message"), rect(browser, "skip")
+    assert 0 <= msg["top"] - actions["bottom"] < 60 and msg["bottom"] <= msg["height"], (msg, actions)
+
+    browser.set_window_size(420, 900)
+    wait.until(lambda d: d.execute_script("return window.innerWidth") <= 420)
+    for element_id in ("item", "choices"):
+        r = rect(browser, element_id)
+        assert 0 <= r["top"] and r["bottom"] <= r["height"], (element_id, r)
+        assert 0 <= r["left"] and r["right"] <= r["width"], (element_id, r)
+
+
+def test_more_than_ten_classes_get_letter_keys(tmp_path, browser):
+    classes = [f"kind {i}" for i in range(12)]
+    items = small_items(120)
+    items["label"] = [classes[i % 12] for i in range(len(items))]
+    with serving(tmp_path / "proj", items, classes, epsilon=0.3, budget=60, validation_size=24, seed_size=12,
+                 batch_size=4, seed=0) as (url, app):
+        wait = WebDriverWait(browser, 30, poll_frequency=0.05)
+        browser.get(url)
+        wait.until(lambda d: d.find_element(By.ID, "name-input")).send_keys("di\n")
+        item = wait.until(lambda d: body_attr(d, "item"))
+        buttons = browser.find_elements(By.CSS_SELECTOR, ".choice")
+        keys = [b.find_element(By.TAG_NAME, "kbd").text for b in buttons]
+        assert keys == ["1", "2", "3", "4", "5", "6", "7", "8", "9", "0", "a", "b"], keys  # S and U stay skip, undo
+        browser.find_element(By.TAG_NAME, "body").send_keys("b")  # the twelfth class, by its letter
+        wait.until(lambda d: body_attr(d, "item") != item)
+        labels = app.config["SURELABEL"].project.labels().set_index("id")
+        assert labels.loc[item, "label"] == "kind 11"
+
+
+def test_a_stopped_project_says_why_in_a_sentence(tmp_path, browser):
+    items = small_items(200)
+    truth = dict(zip(items["id"], items["label"]))
+    with serving(tmp_path / "proj", items, ["no", "yes"], epsilon=0.3, budget=16, validation_size=12, seed_size=4,
+                 batch_size=4, seed=0) as (url, app):
+        wait = WebDriverWait(browser, 60, poll_frequency=0.05)
+        browser.get(url)
+        wait.until(lambda d: d.find_element(By.ID, "name-input")).send_keys("ed\n")
+        for _ in range(16):  # the whole budget: 12 validation + 4 seed
+            label_one(browser, truth, wait)
+        text = wait.until(lambda d: "stopped" in d.find_element(By.ID, "message").text
+                          and d.find_element(By.ID, "message").text)
+        assert "the human-label budget is spent" in text and "budget_spent" not in text, text

@@ -183,23 +183,43 @@ def _quote(s: str) -> str:
 def _brief(status: dict[str, Any], lab: Labeling) -> dict[str, Any]:
     keep = ("round", "coverage", "n_auto", "n_items", "human_labels", "budget", "budget_left", "pending",
             "pending_batches", "stop_reason", "per_class", "union_error_bound", "epsilon", "delta", "classes")
+    from ..result import STOP_REASONS
+
     out = {k: status[k] for k in keep}
+    code = status["stop_reason"]
+    out["stop_reason_text"] = STOP_REASONS.get(code, code.replace("_", " ")) if code else None
+    last = status["history"][-1] if status["history"] else None
+    out["last_round"] = None if last is None else {
+        k: last.get(k) for k in ("round", "n_auto_labeled", "n_auto_labeled_total", "coverage")}
     out["stepping"] = lab.stepping
     out["error"] = lab.last_error
     return out
 
 
+#: Keys the page keeps for itself (skip, undo): never a class's shortcut.
+RESERVED_KEYS = ("s", "u")
+#: Letters for the classes after the tenth, in order (a–z without the reserved keys).
+LETTER_KEYS = tuple(k for k in "abcdefghijklmnopqrstuvwxyz" if k not in RESERVED_KEYS)
+
+
 def shortcut_keys(classes: list[str]) -> list[str]:
-    """Keyboard shortcuts: the class's own digit when every class is one digit, else 1–9 (and 0 for a tenth).
+    """Keyboard shortcuts: the class's own digit when every class is one digit, else 1–9 and 0 for a tenth.
+
+    Classes after the tenth get letters (``a``, ``b``, … without ``s`` skip and ``u`` undo);
+    beyond 34 classes the rest have no key (click them).
 
     Examples
     --------
     >>> shortcut_keys(["cat", "dog"]), shortcut_keys(["0", "1", "7"])
     (['1', '2'], ['0', '1', '7'])
+    >>> shortcut_keys([f"c{i}" for i in range(13)])[9:]
+    ['0', 'a', 'b', 'c']
     """
     if all(len(c) == 1 and c.isdigit() for c in classes) and len(set(classes)) == len(classes):
         return list(classes)
-    return [str(i + 1) if i < 9 else ("0" if i == 9 else "") for i in range(len(classes))]
+    digits = [str(i) for i in range(1, 10)] + ["0"]
+    keys = digits + list(LETTER_KEYS)
+    return [keys[i] if i < len(keys) else "" for i in range(len(classes))]
 
 
 def create_app(directory: str | Path, *, db: str | None = None, start_rounds: bool = True,

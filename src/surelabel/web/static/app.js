@@ -12,6 +12,14 @@
   let shownAt = 0;         // when it appeared (labeling time)
   let busy = false;        // a request is in flight: ignore keys
   let waiting = false;     // no item: a round runs, or the batch is held by others
+  let seenRound = null;    // the round in the last status seen, and its auto-label count:
+  let seenAuto = 0;        // a higher round shows "Round N: +X auto-labels"
+  const STOP_REASONS = {   // the sentences for the stop codes (result.STOP_REASONS), should the server send none
+    budget_spent: "the human-label budget is spent",
+    pool_exhausted: "every pool item is labeled",
+    validation_exhausted: "too few validation points are left to certify any more auto-labels",
+    no_progress: "no round can make progress (a single class among the training labels and no budget left)",
+  };
 
   async function api(path, payload) {
     const opts = payload === undefined ? {} : {
@@ -34,7 +42,34 @@
     return v === null || v === undefined ? "–" : (100 * v).toFixed(digits) + "%";
   }
 
+  function stopReason(s) {
+    if (s.stop_reason_text) return s.stop_reason_text;
+    const code = s.stop_reason || "";
+    return STOP_REASONS[code] || code.replace(/_/g, " ");
+  }
+
+  function roundNotice(s) {
+    // a round (or several) completed since the last status: say what it auto-labeled
+    if (seenRound !== null && s.round > seenRound) {
+      const last = s.last_round;
+      const added = s.round - seenRound === 1 && last && typeof last.n_auto_labeled === "number"
+        ? last.n_auto_labeled : s.n_auto - seenAuto;
+      const done = last && typeof last.round === "number" ? last.round : s.round - 1;
+      const first = done - (s.round - seenRound - 1);
+      const n = Math.max(0, added);
+      const text = (first === done ? "Round " + done : "Rounds " + first + "–" + done) + ": +" + n
+        + " auto-label" + (n === 1 ? "" : "s") + " (coverage " + pct(s.coverage, 1) + ")";
+      const el = $("notice");
+      el.textContent = text;
+      el.hidden = false;
+      document.body.dataset.notice = text;
+    }
+    seenRound = s.round;
+    seenAuto = s.n_auto;
+  }
+
   function showStatus(s) {
+    roundNotice(s);
     $("round").textContent = String(s.round);
     $("given").textContent = String(s.human_labels.total);
     const size = s.pending_batches.reduce((n, b) => n + b.size, 0);
@@ -97,6 +132,7 @@
       text.hidden = false;
     } else if (item.image) {
       img.src = item.image;
+      img.classList.remove("tiny");
       img.hidden = false;
     } else {
       const tb = fields.querySelector("tbody");
@@ -130,7 +166,7 @@
         if (data.status) showStatus(data.status);
         if (data.reason === "stopped") {
           waiting = false;
-          message("Done: the project has stopped (" + data.status.stop_reason + "). Thank you!", "done");
+          message("Done: the project has stopped: " + stopReason(data.status) + ". Thank you!", "done");
         } else {
           waiting = true;
           message(data.reason === "stepping"
@@ -211,12 +247,17 @@
     $("name-input").focus();
   });
   for (const b of choices) b.addEventListener("click", () => answer(b.dataset.label));
+  $("item-image").addEventListener("load", (ev) => {
+    const img = ev.target;  // small images are scaled up: keep their pixels sharp
+    img.classList.toggle("tiny", img.naturalWidth > 0 && img.naturalWidth < 160);
+  });
   $("skip").addEventListener("click", skip);
   $("undo").addEventListener("click", undo);
 
   document.addEventListener("keydown", (ev) => {
     if (ev.target instanceof HTMLInputElement || ev.ctrlKey || ev.metaKey || ev.altKey) return;
-    const chosen = choices.find((b) => b.dataset.key && b.dataset.key === ev.key);
+    const key = ev.key.length === 1 ? ev.key.toLowerCase() : ev.key;
+    const chosen = choices.find((b) => b.dataset.key && b.dataset.key === key);
     if (chosen) {
       ev.preventDefault(); answer(chosen.dataset.label);
     } else if (ev.key === "s" || ev.key === "S") {
