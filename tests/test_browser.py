@@ -26,7 +26,8 @@ def serving(folder, items, classes, **settings):
     """A project made of ``items`` served on 127.0.0.1 by a werkzeug server in a thread."""
     from werkzeug.serving import make_server
 
-    with Project.create(folder, items, id_column="id", feature_prefix="f", text="text", classes=classes, **settings):
+    settings = {"text": "text", **settings}
+    with Project.create(folder, items, id_column="id", feature_prefix="f", classes=classes, **settings):
         pass
     app = create_app(folder)
     server = make_server("127.0.0.1", 0, app, threaded=True)
@@ -173,3 +174,27 @@ def test_a_stopped_project_says_why_in_a_sentence(tmp_path, browser):
         text = wait.until(lambda d: "stopped" in d.find_element(By.ID, "message").text
                           and d.find_element(By.ID, "message").text)
         assert "the human-label budget is spent" in text and "budget_spent" not in text, text
+
+
+def test_images_are_shown_large_and_fit_a_narrow_screen(tmp_path, browser):
+    from surelabel.datasets import write_shape_images
+
+    root = write_shape_images(tmp_path / "shapes", n_per_class=10, size=48, random_state=0)
+    paths = sorted(root.rglob("*.png"))
+    items = small_items(len(paths))
+    items["path"] = [str(p) for p in paths]
+    with serving(tmp_path / "proj", items, ["no", "yes"], text=None, image="path", media_roots=[root], epsilon=0.3,
+                 budget=20, validation_size=8, seed_size=4, batch_size=4, seed=0) as (url, app):
+        wait = WebDriverWait(browser, 30, poll_frequency=0.05)
+        loaded = "const i = document.getElementById('item-image'); return i.complete && i.naturalWidth > 0;"
+        for width, height in ((1280, 1000), (420, 900)):
+            browser.set_window_size(width, height)
+            browser.get(url)
+            if width == 1280:
+                wait.until(lambda d: d.find_element(By.ID, "name-input")).send_keys("fa\n")
+            wait.until(lambda d: body_attr(d, "item") and d.execute_script(loaded))
+            img, choices = rect(browser, "item-image"), rect(browser, "choices")
+            shown = img["right"] - img["left"]
+            assert shown == pytest.approx(min(480, img["width"] - 60), abs=40), img  # 48 px scaled up, fits the screen
+            assert img["top"] < 300 and 0 <= img["left"] and img["right"] <= img["width"], img
+            assert choices["bottom"] <= choices["height"], choices  # the answer buttons too
