@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 import pytest
 
-from _cli import invoke
+from _cli import assert_one_line_error, invoke
 from _projects import small_items
 from surelabel.exchange import label_config, shortcut_keys
 
@@ -137,3 +138,112 @@ def test_import_names_the_annotator_by_email_or_name_else_the_id(proj, tmp_path,
     assert who[ids[2]] == "2"  # a bare id and nothing else: the id, as before
     assert who[ids[3]] == "cy@example.org"  # a bare id, named by created_username
     assert who[ids[4]] == "5"
+
+
+# ------------------------------------------------------------------ 3. re-importing a full export
+
+
+def _round(proj, tmp_path, truth, n):
+    tasks = _batch(proj, tmp_path, f"b{n}.json")
+    (tmp_path / f"e{n}.json").write_text(json.dumps(ls_export(tasks, truth)))
+    r = invoke("import", proj, tmp_path / f"e{n}.json")
+    assert r.exit_code == 0, r.output
+    r = invoke("step", proj)
+    assert r.exit_code == 0, r.output
+
+
+@pytest.fixture
+def ran(proj, tmp_path, truth):
+    """Two rounds run through Label Studio files: auto-labels exist, the third batch waits."""
+    for n in range(2):
+        _round(proj, tmp_path, truth, n)
+    return proj
+
+
+def _full_export(proj, tmp_path):
+    r = invoke("export", proj, "--out", tmp_path / "all.json", "--format", "labelstudio")
+    assert r.exit_code == 0, r.output
+    return json.loads((tmp_path / "all.json").read_text())
+
+
+LATER = (datetime.now(timezone.utc) + timedelta(days=1)).isoformat()  # after every label surelabel recorded
+
+
+def _annotate(task, label, by=7):
+    """A person's annotation made in Label Studio after the export (the latest one wins)."""
+    task.setdefault("annotations", []).append(
+        {"id": 900, "completed_by": {"id": by, "email": f"user{by}@example.org", "first_name": "", "last_name": ""},
+         "result": [{"value": {"choices": [label]}, "from_name": "label", "to_name": "text", "type": "choices"}],
+         "was_cancelled": False, "created_at": LATER, "updated_at": LATER, "lead_time": 2.0})
+
+
+def test_reimporting_a_full_export_records_the_pending_and_reports_the_rest(ran, tmp_path, truth):
+    pending = {t["data"]["item_id"] for t in _batch(ran, tmp_path, "open.json")}
+    tasks = _full_export(ran, tmp_path)
+    human = [t for t in tasks if t["meta"]["surelabel"]["source"] in ("human", "validation")]
+    auto = [t for t in tasks if t["meta"]["surelabel"]["source"] == "auto"]
+    assert human and len(auto) >= 2 and pending
+    flip = {"yes": "no", "no": "yes"}
+    edited = human[0]
+    _annotate(edited, flip[edited["annotations"][0]["result"][0]["value"]["choices"][0]])
+    corrected, confirmed = auto[0], auto[1]
+    _annotate(corrected, flip[corrected["predictions"][0]["result"][0]["value"]["choices"][0]])
+    _annotate(confirmed, confirmed["predictions"][0]["result"][0]["value"]["choices"][0])
+    for t in tasks:
+        if t["data"]["item_id"] in pending:
+            _annotate(t, truth[t["data"]["item_id"]])
+    (tmp_path / "full.json").write_text(json.dumps(tasks))
+
+    r = invoke("import", ran, tmp_path / "full.json")
+    assert r.exit_code == 0, r.output
+    assert "1 edit(s) of answers in closed rounds" in r.stderr
+    assert "1 annotation(s) agreeing with the auto-label" in r.stderr
+    assert len([line for line in r.stderr.splitlines() if line.startswith("Note: ")]) == 2
+    assert "1 correction(s) of auto-labels as a review" in r.stdout
+
+    from surelabel.project import Project
+
+    with Project.open(ran) as p:
+        labels = p.labels().set_index("id")
+        assert not p.pending()
+    cid = corrected["data"]["item_id"]
+    assert labels.loc[cid, "source"] == "human" and labels.loc[cid, "label"] == corrected["annotations"][-1][
+        "result"][0]["value"]["choices"][0] and labels.loc[cid, "annotator"] == "user7@example.org"
+    eid = edited["data"]["item_id"]
+    assert labels.loc[eid, "label"] == edited["annotations"][0]["result"][0]["value"]["choices"][0]  # unchanged
+    assert labels.loc[confirmed["data"]["item_id"], "source"] == "auto"
+    assert all(labels.loc[i, "label"] == truth[i] for i in pending)
+
+    again = json.loads(invoke("import", ran, tmp_path / "full.json", "--json").stdout)  # idempotent
+    assert again["recorded"] == 0 and again["reviewed"] == 0
+    assert again["not_recorded"] == {"closed_edits": 1, "auto_confirmed": 1}
+    assert invoke("step", ran).exit_code == 0
+
+
+def test_an_export_with_only_closed_answers_records_nothing_and_says_so(ran, tmp_path):
+    tasks = [t for t in _full_export(ran, tmp_path) if t["meta"]["surelabel"]["source"] == "human"][:3]
+    for t in tasks:
+        t["annotations"][0]["result"][0]["value"]["choices"] = [
+            {"yes": "no", "no": "yes"}[t["annotations"][0]["result"][0]["value"]["choices"][0]]]
+    (tmp_path / "old.json").write_text(json.dumps(tasks))
+    r = invoke("import", ran, tmp_path / "old.json")
+    assert r.exit_code == 0, r.output
+    assert r.stderr.strip() == ("Note: 3 edit(s) of answers in closed rounds (not recorded: that round has run; "
+                                "queue a review with surelabel review to change them).")
+    assert r.stdout.startswith("Recorded 0 answer(s)")
+
+
+def test_plain_answer_files_stay_strict(ran, tmp_path):
+    tasks = _full_export(ran, tmp_path)
+    t = next(t for t in tasks if t["meta"]["surelabel"]["source"] == "auto")
+    label = {"yes": "no", "no": "yes"}[t["predictions"][0]["result"][0]["value"]["choices"][0]]
+    (tmp_path / "a.csv").write_text(f"id,label\n{t['data']['item_id']},{label}\n")
+    assert_one_line_error(invoke("import", ran, tmp_path / "a.csv"), "not in any pending batch", "auto-labeled")
+
+
+def test_a_bad_row_in_an_export_is_still_one_error_and_nothing_written(ran, tmp_path):
+    tasks = _full_export(ran, tmp_path)
+    t = next(t for t in tasks if t["meta"]["surelabel"]["source"] == "auto")
+    _annotate(t, "maybe")
+    (tmp_path / "bad.json").write_text(json.dumps(tasks))
+    assert_one_line_error(invoke("import", ran, tmp_path / "bad.json"), "unknown class", "maybe")

@@ -328,14 +328,20 @@ def import_cmd(directory: Path, answers: Path, annotator: str | None, replay: bo
         click.echo(status_text(s))
         click.echo(_next_hint(s, directory))
         return
+    from .project import NOT_RECORDED
+
     with _open(directory, db) as project:
         summary = project.import_answers(answers, annotator=annotator)
         s = project.status()
+    for kind, n in summary.not_recorded.items():
+        click.echo(f"Note: {n} {NOT_RECORDED[kind]}.", err=True)
     if as_json:
         emit_json(_clean({**summary.to_dict(), "round": s["round"], "pending": s["pending"]}))
         return
     click.echo(f"Recorded {summary.recorded} answer(s) from {answers} ({summary.unchanged} already recorded, "
-               f"{summary.corrected} corrected).")
+               f"{summary.corrected} corrected"
+               + (f", {summary.reviewed} correction(s) of auto-labels as a review" if summary.reviewed else "")
+               + (f"; {sum(summary.not_recorded.values())} not recorded" if summary.not_recorded else "") + ").")
     click.echo(_next_hint(s, directory))
 
 

@@ -136,10 +136,27 @@ class AnswersSummary:
     pending_left: int
     round_complete: bool
     event_ids: list[int] = field(default_factory=list)
+    #: Corrections of auto-labels recorded as answers to a new ``review`` batch (Label Studio exports).
+    reviewed: int = 0
+    #: Answers a Label Studio export holds for items no batch waits for, by kind (see :data:`NOT_RECORDED`).
+    not_recorded: dict[str, int] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"recorded": self.recorded, "unchanged": self.unchanged, "corrected": self.corrected,
-                "pending_left": self.pending_left, "round_complete": self.round_complete}
+        out = {"recorded": self.recorded, "unchanged": self.unchanged, "corrected": self.corrected,
+               "pending_left": self.pending_left, "round_complete": self.round_complete}
+        if self.reviewed or self.not_recorded:
+            out.update(reviewed=self.reviewed, not_recorded=dict(self.not_recorded))
+        return out
+
+
+#: What the answers left out of a Label Studio export re-import are, in words (``AnswersSummary.not_recorded``).
+NOT_RECORDED = {
+    "closed_edits": "edit(s) of answers in closed rounds (not recorded: that round has run; "
+                    "queue a review with surelabel review to change them)",
+    "auto_confirmed": "annotation(s) agreeing with the auto-label (nothing to record)",
+    "not_handed_out": "answer(s) for items no batch asked for (not recorded; surelabel import --replay "
+                      "answers later rounds as they are run)",
+}
 
 
 @dataclass(frozen=True)
@@ -1027,11 +1044,76 @@ class Project:
         return "it has not been handed out; see surelabel next"
 
     def import_answers(self, path: str | Path, *, annotator: str | None = None) -> AnswersSummary:
-        """Read an answers file (CSV, JSONL or a Label Studio JSON export) and record it, all or nothing."""
+        """Read an answers file (CSV, JSONL or a Label Studio JSON export) and record it, all or nothing.
+
+        A CSV or JSONL file is strict: an answer for an item no batch waits for is refused. A
+        Label Studio export is the whole project as people see it, so it is read leniently:
+        what batches wait for is recorded; an annotation that differs from an item's auto-label
+        is a correction, recorded as the answer to a new ``review`` batch (the old auto-label
+        stays in the history); edits of closed rounds' answers, annotations agreeing with an
+        auto-label and answers for items never handed out are counted in
+        ``AnswersSummary.not_recorded`` and left alone.
+        """
         from .exchange import read_answers
 
         answers, channel = read_answers(path, self)
-        return self.record_answers(answers, channel=channel, annotator=annotator, source_name=str(path))
+        if channel != "labelstudio":
+            return self.record_answers(answers, channel=channel, annotator=annotator, source_name=str(path))
+        return self._import_export(answers, channel=channel, annotator=annotator, source_name=str(path))
+
+    def _import_export(self, answers: list[Answer], *, channel: str, annotator: str | None,
+                       source_name: str) -> AnswersSummary:
+        """The lenient import of a full Label Studio export (see :meth:`import_answers`)."""
+        resolved = []
+        for a in answers:
+            idx = self.index_of(a.item_id)
+            label = _integral(a.label) if a.label not in self.class_index else a.label
+            if idx is None or label not in self.class_index:  # the strict path names the mistake
+                return self.record_answers(answers, channel=channel, annotator=annotator, source_name=source_name)
+            resolved.append((a, idx, label))
+        with self.store.read() as conn:
+            snap = self._light_snapshot(conn)
+            auto_events = self.store.auto_events(conn)
+        open_items = {item for _, item, _ in snap.open_items}
+        latest_auto: dict[int, dict[str, Any]] = {}
+        for e in auto_events:
+            if e["item"] not in latest_auto or e["id"] > latest_auto[e["item"]]["id"]:
+                latest_auto[e["item"]] = e
+        spotted = {e["item"]: e["label"] for e in snap.spot}
+        keep: list[Answer] = []
+        corrections: list[tuple[Answer, int]] = []
+        skipped = {k: 0 for k in NOT_RECORDED}
+        for a, idx, label in resolved:
+            cur = snap.current.get(idx)
+            auto = latest_auto.get(idx)
+            if idx in open_items:
+                keep.append(a)
+            elif auto is not None and (cur is None or cur["id"] < auto["id"]):
+                if auto["label"] == label:
+                    skipped["auto_confirmed"] += 1
+                else:
+                    corrections.append((a, idx))
+            elif cur is not None:
+                if cur["label"] == label:
+                    keep.append(a)  # counted as unchanged
+                else:
+                    skipped["closed_edits"] += 1
+            elif spotted.get(idx) == label:
+                keep.append(a)
+            else:
+                skipped["not_handed_out"] += 1
+        not_recorded = {k: v for k, v in skipped.items() if v}
+        if corrections:
+            with self.store.write() as conn:
+                round_ = len(self.store.rounds(conn))
+                self.store.create_quality_batch(conn, round_, "review", [idx for _, idx in corrections])
+            keep.extend(a for a, _ in corrections)
+        if not keep:
+            left = len(self.pending())
+            return AnswersSummary(recorded=0, unchanged=0, corrected=0, pending_left=left, round_complete=False,
+                                  not_recorded=not_recorded)
+        summary = self.record_answers(keep, channel=channel, annotator=annotator, source_name=source_name)
+        return replace(summary, reviewed=len(corrections), not_recorded=not_recorded)
 
     # ------------------------------------------------------------------ rounds
 
