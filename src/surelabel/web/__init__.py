@@ -182,7 +182,8 @@ def _quote(s: str) -> str:
 
 def _brief(status: dict[str, Any], lab: Labeling) -> dict[str, Any]:
     keep = ("round", "coverage", "n_auto", "n_items", "human_labels", "budget", "budget_left", "pending",
-            "pending_batches", "stop_reason", "per_class", "union_error_bound", "guarantee", "epsilon", "delta", "classes")
+            "pending_batches", "stop_reason", "per_class", "union_error_bound", "guarantee", "epsilon", "delta",
+            "classes")
     from ..result import STOP_REASONS
 
     out = {k: status[k] for k in keep}
