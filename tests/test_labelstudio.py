@@ -247,3 +247,77 @@ def test_a_bad_row_in_an_export_is_still_one_error_and_nothing_written(ran, tmp_
     _annotate(t, "maybe")
     (tmp_path / "bad.json").write_text(json.dumps(tasks))
     assert_one_line_error(invoke("import", ran, tmp_path / "bad.json"), "unknown class", "maybe")
+
+
+# ------------------------------------------------------------------ 4. image URLs Label Studio opens
+
+
+@pytest.fixture
+def image_proj(tmp_path):
+    data = tmp_path / "data"
+    (data / "img sub").mkdir(parents=True)
+    items = small_items(60)
+    for i in range(60):
+        (data / "img sub" / f"{i}.png").write_bytes(b"\x89PNG\r\n\x1a\n")
+    items["picture"] = [f"img sub/{i}.png" for i in range(60)]
+    items.to_csv(data / "items.csv", index=False)
+    proj = tmp_path / "iproj"
+    r = invoke("init", proj, "--items", data / "items.csv", "--id", "id", "--feature-prefix", "f",
+               "--image", "picture", "--classes", "no,yes", "--budget", 40)
+    assert r.exit_code == 0, r.output
+    return proj, data
+
+
+def _images(path):
+    return [t["data"]["image"] for t in json.loads(path.read_text())]
+
+
+def test_local_files_urls_are_relative_to_the_document_root(image_proj, tmp_path):
+    proj, data = image_proj
+    r = invoke("next", proj, "--out", tmp_path / "b.json", "--image-url", "local-files", "--document-root", tmp_path)
+    assert r.exit_code == 0, r.output
+    images = _images(tmp_path / "b.json")
+    assert images and all(re.fullmatch(r"/data/local-files/\?d=data/img%20sub/\d+\.png", u) for u in images)
+    ids = [t["data"]["item_id"] for t in json.loads((tmp_path / "b.json").read_text())]
+    assert images[0] == f"/data/local-files/?d=data/img%20sub/{int(ids[0].split('-')[-1])}.png"
+
+
+def test_surelabel_urls_point_at_serves_image_api(image_proj, tmp_path):
+    proj, _ = image_proj
+    r = invoke("next", proj, "--format", "labelstudio", "--image-url", "surelabel",
+               "--serve-url", "http://localhost:8765/")
+    assert r.exit_code == 0, r.output
+    tasks = json.loads(r.stdout)
+    assert tasks[0]["data"]["image"] == f"http://localhost:8765/api/image?id={tasks[0]['data']['item_id']}"
+
+
+def test_without_image_url_the_paths_are_written_as_before(image_proj, tmp_path):
+    proj, _ = image_proj
+    invoke("next", proj, "--out", tmp_path / "b.json")
+    assert all(u.endswith(".png") and not u.startswith("/data/") for u in _images(tmp_path / "b.json"))
+
+
+@pytest.mark.parametrize("args, needles", [
+    (["--image-url", "local-files"], ["--document-root"]),
+    (["--image-url", "local-files", "--document-root", "{tmp}/nope"], ["not a folder"]),
+    (["--image-url", "local-files", "--document-root", "{tmp}/iproj"], ["not under --document-root"]),
+    (["--image-url", "surelabel"], ["--serve-url"]),
+    (["--image-url", "surelabel", "--serve-url", "localhost:8765"], ["not an http(s) address"]),
+    (["--document-root", "{tmp}"], ["--image-url"]),
+    (["--image-url", "surelabel", "--serve-url", "http://h:1", "--document-root", "{tmp}"], ["local-files"]),
+    (["--image-url", "fancy"], ["fancy"]),
+])
+def test_image_url_mistakes_are_one_line_errors(image_proj, tmp_path, args, needles):
+    proj, _ = image_proj
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    r = invoke("next", proj, "--format", "labelstudio", "--out", tmp_path / "b.json", *args)
+    assert_one_line_error(r, *needles)
+    assert not (tmp_path / "b.json").exists()
+
+
+def test_image_url_needs_labelstudio_tasks_and_an_image_project(image_proj, proj, tmp_path):
+    img, _ = image_proj
+    assert_one_line_error(invoke("next", img, "--out", tmp_path / "b.csv", "--image-url", "surelabel",
+                                 "--serve-url", "http://localhost:8765"), "--format labelstudio")
+    assert_one_line_error(invoke("next", proj, "--format", "labelstudio", "--image-url", "surelabel",
+                                 "--serve-url", "http://localhost:8765"), "no images")

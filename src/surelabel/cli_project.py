@@ -242,18 +242,28 @@ def init_cmd(directory: Path, items: Path | None, images: Path | None, featurize
 @click.option("--out", type=click.Path(path_type=Path), help="Write the items to this file (default: print them).")
 @click.option("--label-config", type=click.Path(path_type=Path),
               help="Also write the matching Label Studio labeling config (XML) here.")
+@click.option("--image-url", type=click.Choice(["local-files", "surelabel"]),
+              help="Label Studio tasks: write images as URLs Label Studio opens — its local file serving "
+                   "(with --document-root) or surelabel serve's /api/image (with --serve-url).")
+@click.option("--document-root", type=click.Path(path_type=Path),
+              help="With --image-url local-files: Label Studio's LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT.")
+@click.option("--serve-url", help="With --image-url surelabel: where surelabel serve runs, e.g. "
+                                  "http://localhost:8765.")
 @_db_option
 @_json_option
 @friendly_errors
-def next_cmd(directory: Path, fmt: str | None, out: Path | None, label_config: Path | None, db: str | None,
+def next_cmd(directory: Path, fmt: str | None, out: Path | None, label_config: Path | None,
+             image_url: str | None, document_root: Path | None, serve_url: str | None, db: str | None,
              as_json: bool) -> None:
     """The items people should label now (validation first, then training), as a file to hand out.
 
     Fill in the label column and give the file back with surelabel import.
 
     Example: surelabel next proj --out batch.csv
+
+    Label Studio with images: surelabel next proj --out batch.json --image-url local-files --document-root ~/data
     """
-    from .exchange import batch_rows, check_out_folder, write_batch
+    from .exchange import batch_rows, check_out_folder, image_urls, write_batch
     from .exchange import label_config as make_config
 
     by_suffix = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "labelstudio"}
@@ -268,10 +278,14 @@ def next_cmd(directory: Path, fmt: str | None, out: Path | None, label_config: P
         check_out_folder(label_config)
     if fmt is None:
         fmt = by_suffix.get(out.suffix.lower(), "csv") if out is not None else "csv"
+    if (image_url or document_root or serve_url) and fmt != "labelstudio":
+        raise InputError("--image-url, --document-root and --serve-url are for Label Studio tasks; "
+                         "add --format labelstudio (or write a .json file).")
     with _open(directory, db) as project:
+        urls = image_urls(project, image_url, document_root=document_root, serve_url=serve_url)
         pending = project.pending()
         s = project.status()
-        text = write_batch(project, pending, out, fmt) if (out is not None or not as_json) else ""
+        text = write_batch(project, pending, out, fmt, urls) if (out is not None or not as_json) else ""
         rows = batch_rows(project, pending) if as_json else []
         config = make_config(project.classes, "image" if project.config.get("image_column") else "text")
     if label_config is not None:

@@ -405,11 +405,79 @@ def _kind(project: Project) -> str:
     return "image" if project.config.get("image_column") else "text"
 
 
-def _task_data(project: Project, index: int) -> dict[str, Any]:
+IMAGE_URLS = ("local-files", "surelabel")
+
+
+def image_urls(project: Project, how: str | None, *, document_root: Path | None = None,
+               serve_url: str | None = None) -> Any:
+    """A function ``index -> image URL`` for Label Studio tasks (``None``: write the image paths as stored).
+
+    * ``local-files`` — Label Studio's local file serving, ``/data/local-files/?d=PATH`` with the
+      path relative to ``document_root`` (the server's ``LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT``);
+      every image must lie under it.
+    * ``surelabel`` — the image as ``surelabel serve`` sends it: ``SERVE_URL/api/image?id=ID``.
+
+    Images already given as URLs are written unchanged.
+    """
+    from urllib.parse import quote
+
+    from .media import is_url
+
+    if how is None:
+        if document_root is not None or serve_url is not None:
+            raise InputError("--document-root and --serve-url go with --image-url local-files or surelabel.")
+        return None
+    if how not in IMAGE_URLS:
+        raise InputError(f"Unknown --image-url {how!r}. Allowed: {', '.join(IMAGE_URLS)}.")
+    column = project.config.get("image_column")
+    if not column:
+        raise InputError(f"Project {project.path} has no images; --image-url is for image projects.")
+    if how == "local-files":
+        if serve_url is not None:
+            raise InputError("--serve-url goes with --image-url surelabel, not local-files.")
+        if document_root is None:
+            raise InputError("--image-url local-files needs --document-root DIR (Label Studio's "
+                             "LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT).")
+        if not document_root.is_dir():
+            raise InputError(f"--document-root {document_root} is not a folder.")
+        root = document_root.resolve()
+    else:
+        if document_root is not None:
+            raise InputError("--document-root goes with --image-url local-files, not surelabel.")
+        if serve_url is None:
+            raise InputError("--image-url surelabel needs --serve-url URL (where surelabel serve runs, "
+                             "e.g. http://localhost:8765).")
+        if not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", serve_url):
+            raise InputError(f"--serve-url {short(serve_url)} is not an http(s) address such as "
+                             "http://localhost:8765.")
+        base = serve_url.rstrip("/")
+
+    def url(index: int) -> str | None:
+        value = project.frame.iloc[int(index)][column]
+        if value is None or pd.isna(value):
+            return None
+        text = str(value)
+        if is_url(text):
+            return text
+        if how == "surelabel":
+            return f"{base}/api/image?id={quote(project.item_ids[index], safe='')}"
+        p = Path(text)
+        p = (p if p.is_absolute() else project.path / p).resolve()
+        try:
+            rel = p.relative_to(root)
+        except ValueError:
+            raise InputError(f"The image of item {project.item_ids[index]!r} ({p}) is not under --document-root "
+                             f"{root}; give the folder Label Studio serves the images from.") from None
+        return f"/data/local-files/?d={quote(rel.as_posix(), safe='/')}"
+
+    return url
+
+
+def _task_data(project: Project, index: int, image_url: Any = None) -> dict[str, Any]:
     shown = project.display(index)
     data: dict[str, Any] = {"item_id": shown["id"]}
     if "image" in shown:
-        data["image"] = shown["image"]
+        data["image"] = image_url(index) if image_url is not None else shown["image"]
     elif "text" in shown:
         data["text"] = shown["text"]
     else:
@@ -439,14 +507,18 @@ def batch_rows(project: Project, pending: list[PendingItem]) -> list[dict[str, A
     return rows
 
 
-def write_batch(project: Project, pending: list[PendingItem], out: Path | None, fmt: str) -> str:
-    """The pending items as CSV, JSONL or Label Studio tasks; written to ``out``, or returned as text."""
+def write_batch(project: Project, pending: list[PendingItem], out: Path | None, fmt: str,
+                image_url: Any = None) -> str:
+    """The pending items as CSV, JSONL or Label Studio tasks; written to ``out``, or returned as text.
+
+    ``image_url`` (from :func:`image_urls`) turns Label Studio tasks' image paths into URLs.
+    """
     if fmt not in HANDOUT_FORMATS:
         raise InputError(f"Unknown format {fmt!r}. Allowed: {', '.join(HANDOUT_FORMATS)}.")
     if fmt == "labelstudio":
         tasks = []
         for p in pending:
-            tasks.append({"data": {**_task_data(project, p.index), "batch": p.batch_id, "kind": p.kind},
+            tasks.append({"data": {**_task_data(project, p.index, image_url), "batch": p.batch_id, "kind": p.kind},
                           "meta": {"surelabel": {"batch": p.batch_id, "kind": p.kind, "round": p.round}}})
         text = json.dumps(tasks, indent=1, ensure_ascii=False) + "\n"
     else:
