@@ -321,3 +321,19 @@ def test_image_url_needs_labelstudio_tasks_and_an_image_project(image_proj, proj
                                  "--serve-url", "http://localhost:8765"), "--format labelstudio")
     assert_one_line_error(invoke("next", proj, "--format", "labelstudio", "--image-url", "surelabel",
                                  "--serve-url", "http://localhost:8765"), "no images")
+
+
+def test_a_mistake_in_an_export_with_corrections_leaves_no_review_batch(ran, tmp_path):
+    from surelabel.limits import MAX_NAME
+    from surelabel.project import Project
+
+    with Project.open(ran) as p:
+        before = len(p.pending())
+    tasks = _full_export(ran, tmp_path)
+    t = next(t for t in tasks if t["meta"]["surelabel"]["source"] == "auto")
+    _annotate(t, {"yes": "no", "no": "yes"}[t["predictions"][0]["result"][0]["value"]["choices"][0]])
+    (tmp_path / "fix.json").write_text(json.dumps(tasks))
+    assert_one_line_error(invoke("import", ran, tmp_path / "fix.json", "--annotator", "x" * (MAX_NAME + 1)),
+                          "annotator")
+    with Project.open(ran) as p:
+        assert len(p.pending()) == before

@@ -1063,7 +1063,14 @@ class Project:
 
     def _import_export(self, answers: list[Answer], *, channel: str, annotator: str | None,
                        source_name: str) -> AnswersSummary:
-        """The lenient import of a full Label Studio export (see :meth:`import_answers`)."""
+        """The lenient import of a full Label Studio export (see :meth:`import_answers`).
+
+        Everything :meth:`record_answers` checks is checked before the review batch is made, so a
+        mistake leaves no batch behind.
+        """
+        annotator = _checked_name(annotator, "annotator")
+        for a in answers:
+            _checked_answer(a, source_name)
         resolved = []
         for a in answers:
             idx = self.index_of(a.item_id)
