@@ -337,3 +337,15 @@ def test_a_mistake_in_an_export_with_corrections_leaves_no_review_batch(ran, tmp
                           "annotator")
     with Project.open(ran) as p:
         assert len(p.pending()) == before
+
+
+def test_export_writes_the_same_image_urls(image_proj, tmp_path):
+    proj, _ = image_proj
+    r = invoke("export", proj, "--out", tmp_path / "all.json", "--image-url", "surelabel",
+               "--serve-url", "http://127.0.0.1:9000")
+    assert r.exit_code == 0, r.output
+    tasks = json.loads((tmp_path / "all.json").read_text())
+    assert len(tasks) == 60 and all(t["data"]["image"] == f"http://127.0.0.1:9000/api/image?id={t['data']['item_id']}"
+                                    for t in tasks)
+    assert_one_line_error(invoke("export", proj, "--out", tmp_path / "all.csv", "--image-url", "local-files",
+                                 "--document-root", tmp_path), "--format labelstudio")

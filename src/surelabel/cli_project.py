@@ -451,11 +451,16 @@ def report_cmd(directory: Path, out: Path, db: str | None, as_json: bool) -> Non
               help="Default: from the extension (.json means labelstudio).")
 @click.option("--label-config", type=click.Path(path_type=Path),
               help="Also write the matching Label Studio labeling config (XML) here.")
+@click.option("--image-url", type=click.Choice(["local-files", "surelabel"]),
+              help="Label Studio tasks: images as URLs Label Studio opens (as for surelabel next).")
+@click.option("--document-root", type=click.Path(path_type=Path),
+              help="With --image-url local-files: Label Studio's LABEL_STUDIO_LOCAL_FILES_DOCUMENT_ROOT.")
+@click.option("--serve-url", help="With --image-url surelabel: where surelabel serve runs.")
 @_db_option
 @_json_option
 @friendly_errors
-def export_cmd(directory: Path, out: Path, fmt: str | None, label_config: Path | None, db: str | None,
-               as_json: bool) -> None:
+def export_cmd(directory: Path, out: Path, fmt: str | None, label_config: Path | None, image_url: str | None,
+               document_root: Path | None, serve_url: str | None, db: str | None, as_json: bool) -> None:
     """Write every item's label with its source, round and score (or Label Studio tasks).
 
     In Label Studio format auto-labels are predictions (score, model version) and human labels
@@ -463,14 +468,18 @@ def export_cmd(directory: Path, out: Path, fmt: str | None, label_config: Path |
 
     Example: surelabel export proj --out labels.parquet
     """
-    from .exchange import check_out_folder
+    from .exchange import check_out_folder, export_format, image_urls, write_labels
     from .exchange import label_config as make_config
 
     check_out_folder(out)
     if label_config is not None:
         check_out_folder(label_config)
+    if (image_url or document_root or serve_url) and export_format(out, fmt) != "labelstudio":
+        raise InputError("--image-url, --document-root and --serve-url are for Label Studio tasks; "
+                         "add --format labelstudio (or write a .json file).")
     with _open(directory, db) as project:
-        path = project.export(out, fmt)
+        urls = image_urls(project, image_url, document_root=document_root, serve_url=serve_url)
+        path = write_labels(project, out, fmt, urls) if urls is not None else project.export(out, fmt)
         s = project.status()
         config = make_config(project.classes, "image" if project.config.get("image_column") else "text")
     if label_config is not None:

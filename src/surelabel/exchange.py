@@ -549,10 +549,16 @@ def _write_text(out: Path, text: str) -> None:
     tmp.replace(out)
 
 
-def write_labels(project: Project, out: Path, fmt: str | None = None) -> Path:
-    """Every item's label and provenance to Parquet / CSV / JSONL, or as Label Studio tasks."""
+def export_format(out: Path, fmt: str | None = None) -> str:
+    """The format ``export`` writes to ``out``: ``fmt``, else from the extension (``.json``: Label Studio)."""
     suffix = out.suffix.lower().lstrip(".")
-    fmt = fmt or {"json": "labelstudio", "ndjson": "jsonl"}.get(suffix, suffix)
+    return fmt or {"json": "labelstudio", "ndjson": "jsonl"}.get(suffix, suffix)
+
+
+def write_labels(project: Project, out: Path, fmt: str | None = None, image_url: Any = None) -> Path:
+    """Every item's label and provenance to Parquet / CSV / JSONL, or as Label Studio tasks
+    (``image_url`` from :func:`image_urls`: their images as URLs)."""
+    fmt = export_format(out, fmt)
     if fmt not in EXPORT_FORMATS:
         raise InputError(f"Cannot write {out}: use a .parquet, .csv or .jsonl file name, or --format labelstudio.")
     check_out_folder(out)
@@ -565,17 +571,17 @@ def write_labels(project: Project, out: Path, fmt: str | None = None) -> Path:
     elif fmt == "jsonl":
         frame.to_json(tmp, orient="records", lines=True)
     else:
-        tmp.write_text(json.dumps(labelstudio_tasks(project, frame), indent=1, ensure_ascii=False) + "\n",
+        tmp.write_text(json.dumps(labelstudio_tasks(project, frame, image_url), indent=1, ensure_ascii=False) + "\n",
                        encoding="utf-8")
     tmp.replace(out)
     return out
 
 
-def labelstudio_tasks(project: Project, frame: pd.DataFrame) -> list[dict[str, Any]]:
+def labelstudio_tasks(project: Project, frame: pd.DataFrame, image_url: Any = None) -> list[dict[str, Any]]:
     """Label Studio tasks: auto-labels as *predictions* (score, model version), human labels as *annotations*."""
     tasks = []
     for i, row in enumerate(frame.itertuples(index=False)):
-        task: dict[str, Any] = {"data": _task_data(project, i)}
+        task: dict[str, Any] = {"data": _task_data(project, i, image_url)}
         meta: dict[str, Any] = {"source": row.source, "round": int(row.round)}
         if row.source == "auto":
             task["predictions"] = [{"model_version": str(row.model_version), "score": float(row.score),
