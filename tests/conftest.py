@@ -136,3 +136,26 @@ def browser(monkeypatch):
     finally:
         driver.quit()
         shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture
+def items_csv(tmp_path):
+    """The small items table as a CSV file (a test module may define its own ``items_csv``)."""
+    from _projects import small_items
+
+    path = tmp_path / "items.csv"
+    small_items().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def proj(tmp_path, items_csv):
+    """A project made by ``surelabel init`` on the small items (round 0's batches queued)."""
+    from _cli import invoke
+
+    d = tmp_path / "proj"
+    result = invoke("init", d, "--items", items_csv, "--id", "id", "--feature-prefix", "f", "--text", "text",
+                    "--classes", "no,yes", "--epsilon", 0.15, "--budget", 240, "--validation-size", 120,
+                    "--seed-size", 20, "--batch-size", 20, "--seed", 0)
+    assert result.exit_code == 0, result.output
+    return d

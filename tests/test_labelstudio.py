@@ -15,23 +15,6 @@ from _projects import small_items
 from surelabel.exchange import label_config, shortcut_keys
 
 
-@pytest.fixture
-def items_csv(tmp_path):
-    path = tmp_path / "items.csv"
-    small_items().to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture
-def proj(tmp_path, items_csv):
-    d = tmp_path / "proj"
-    result = invoke("init", d, "--items", items_csv, "--id", "id", "--feature-prefix", "f", "--text", "text",
-                    "--classes", "no,yes", "--epsilon", 0.15, "--budget", 240, "--validation-size", 120,
-                    "--seed-size", 20, "--batch-size", 20, "--seed", 0)
-    assert result.exit_code == 0, result.output
-    return d
-
-
 def _hotkeys(xml: str) -> dict[str, str | None]:
     out = {}
     for m in re.finditer(r"<Choice value=\"([^\"]*)\"( hotkey=\"([^\"]*)\")?/>", xml):
@@ -47,8 +30,6 @@ def _hotkeys(xml: str) -> dict[str, str | None]:
 def test_label_config_hotkeys_are_the_keys_of_surelabels_page(classes):
     keys = shortcut_keys(classes)
     assert _hotkeys(label_config(classes, "text")) == {c: (k or None) for c, k in zip(classes, keys)}
-    web = pytest.importorskip("surelabel.web")
-    assert keys == web.shortcut_keys(classes)
 
 
 def test_label_config_digit_classes_use_the_digit_and_others_count_from_one():

@@ -18,23 +18,6 @@ from surelabel.project import Project
 COMMANDS = ["init", "next", "import", "step", "status", "export", "serve", "example", "run"]
 
 
-@pytest.fixture
-def items_csv(tmp_path):
-    path = tmp_path / "items.csv"
-    small_items().to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture
-def proj(tmp_path, items_csv):
-    d = tmp_path / "proj"
-    result = invoke("init", d, "--items", items_csv, "--id", "id", "--feature-prefix", "f", "--text", "text",
-                    "--classes", "no,yes", "--epsilon", 0.15, "--budget", 240, "--validation-size", 120,
-                    "--seed-size", 20, "--batch-size", 20, "--seed", 0)
-    assert result.exit_code == 0, result.output
-    return d
-
-
 def fill(batch_csv, items_csv, out):
     truth = pd.read_csv(items_csv, index_col="id")["label"]
     b = pd.read_csv(batch_csv)

@@ -43,13 +43,6 @@ def init_args(d, items_csv, *extra):
 
 
 @pytest.fixture
-def items_csv(tmp_path):
-    path = tmp_path / "items.csv"
-    small_items().to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture
 def sqlite_for_pg(tmp_path, monkeypatch):
     """Projects "on PostgreSQL" whose store is really a SQLite file: what init writes, without a server."""
     db_file = tmp_path / "stand-in.db"

@@ -368,10 +368,10 @@ _LETTER_KEYS = tuple(k for k in "abcdefghijklmnopqrstuvwxyz" if k not in ("s", "
 
 
 def shortcut_keys(classes: list[str]) -> list[str]:
-    """The keys surelabel's web page binds to the classes (kept equal to ``surelabel.web.shortcut_keys``,
-    which needs Flask; a test checks they agree): each class's own digit when every class is one
-    distinct digit, else 1–9 and 0 for a tenth class, then letters (without ``s`` and ``u``);
-    beyond 34 classes the rest get no key ("").
+    """The keys the labeling page and the Label Studio config bind to the classes (one rule for both):
+    each class's own digit when every class is one distinct digit, else 1–9 and 0 for a tenth class,
+    then letters (without ``s`` skip and ``u`` undo, which the page keeps); beyond 34 classes the rest
+    get no key ("").
 
     Examples
     --------

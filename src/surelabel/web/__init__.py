@@ -47,6 +47,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..access import MAX_NAME, MAX_TOKEN, annotator_for, check_name
 from ..exceptions import InputError, SurelabelError
+from ..exchange import shortcut_keys
 from ..limits import MAX_FIELD
 from ..media import MediaPathError
 from ..project import PendingItem, Project, ProjectError, StaleAnswerError
@@ -195,32 +196,6 @@ def _brief(status: dict[str, Any], lab: Labeling) -> dict[str, Any]:
     out["stepping"] = lab.stepping
     out["error"] = lab.last_error
     return out
-
-
-#: Keys the page keeps for itself (skip, undo): never a class's shortcut.
-RESERVED_KEYS = ("s", "u")
-#: Letters for the classes after the tenth, in order (a–z without the reserved keys).
-LETTER_KEYS = tuple(k for k in "abcdefghijklmnopqrstuvwxyz" if k not in RESERVED_KEYS)
-
-
-def shortcut_keys(classes: list[str]) -> list[str]:
-    """Keyboard shortcuts: the class's own digit when every class is one digit, else 1–9 and 0 for a tenth.
-
-    Classes after the tenth get letters (``a``, ``b``, … without ``s`` skip and ``u`` undo);
-    beyond 34 classes the rest have no key (click them).
-
-    Examples
-    --------
-    >>> shortcut_keys(["cat", "dog"]), shortcut_keys(["0", "1", "7"])
-    (['1', '2'], ['0', '1', '7'])
-    >>> shortcut_keys([f"c{i}" for i in range(13)])[9:]
-    ['0', 'a', 'b', 'c']
-    """
-    if all(len(c) == 1 and c.isdigit() for c in classes) and len(set(classes)) == len(classes):
-        return list(classes)
-    digits = [str(i) for i in range(1, 10)] + ["0"]
-    keys = digits + list(LETTER_KEYS)
-    return [keys[i] if i < len(keys) else "" for i in range(len(classes))]
 
 
 def create_app(directory: str | Path, *, db: str | None = None, start_rounds: bool = True,
